@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace SharpInfer.Cli.Commands;
+
+/// <summary>All subcommands of <c>sharpinfer</c>.</summary>
+internal static class CommandSet
+{
+    public static IEnumerable<Command> Create(CliIO io) =>
+    [
+        InspectCommand.Create(io),
+        QuantizeCommand.Create(io),
+    ];
+}

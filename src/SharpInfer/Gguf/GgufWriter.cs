@@ -1,0 +1,260 @@
+using System.Buffers.Binary;
+using System.Text;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Gguf;
+
+/// <summary>
+/// Writes GGUF files (v2 or v3, little-endian) the way ggml lays them out: header, metadata, tensor infos,
+/// zero padding to the alignment, then each tensor's data padded to the alignment. A file read with
+/// <see cref="GgufFile"/> and written back through <see cref="FromFile"/> is byte-identical.
+/// </summary>
+public sealed class GgufWriter
+{
+    /// <summary>Writes exactly a tensor's byte size of data to the stream.</summary>
+    public delegate void TensorDataWriter(Stream output);
+
+    private sealed record PendingTensor(string Name, GgmlType Type, long[] Shape, long ByteSize, TensorDataWriter Write);
+
+    private readonly List<PendingTensor> _tensors = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty writer for the given GGUF version (2 or 3).</summary>
+    public GgufWriter(uint version = 3)
+    {
+        if (version is not (2 or 3)) throw new ArgumentOutOfRangeException(nameof(version), "GGUF writer supports versions 2 and 3");
+        Version = version;
+    }
+
+    /// <summary>GGUF version written.</summary>
+    public uint Version { get; }
+
+    /// <summary>Metadata to write, in order. <c>general.alignment</c> (u32) sets the alignment.</summary>
+    public GgufMetadata Metadata { get; } = new();
+
+    /// <summary>
+    /// Whether a file without tensors still ends padded to the alignment. ggml pads always; Python's gguf writer
+    /// does not. <see cref="FromFile"/> copies what the source did.
+    /// </summary>
+    public bool PadEmptyDataSection { get; set; } = true;
+
+    /// <summary>Number of tensors added.</summary>
+    public int TensorCount => _tensors.Count;
+
+    /// <summary>The alignment that will be used.</summary>
+    public uint Alignment => Metadata.Find("general.alignment") is { Type: GgufValueType.UInt32 } v ? (uint)v.Raw : GgufFile.DefaultAlignment;
+
+    /// <summary>Adds a tensor whose data is produced by <paramref name="write"/> when the file is written.</summary>
+    public void AddTensor(string name, GgmlType type, IReadOnlyList<long> shape, TensorDataWriter write)
+    {
+        if (!_names.Add(name)) throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
+        if (shape.Count is 0 or > GgufFile.MaxDimensions) throw new ArgumentException($"tensor '{name}' needs 1..{GgufFile.MaxDimensions} dimensions", nameof(shape));
+        long elements = 1;
+        foreach (long d in shape) elements = checked(elements * d);
+        long rowBytes = GgmlTypeInfo.RowBytes(type, shape[0]);
+        long bytes = shape[0] == 0 ? 0 : checked(rowBytes * (elements / shape[0]));
+        _tensors.Add(new PendingTensor(name, type, shape.ToArray(), bytes, write));
+    }
+
+    /// <summary>Adds a tensor from bytes in memory.</summary>
+    public void AddTensor(string name, GgmlType type, IReadOnlyList<long> shape, byte[] data) =>
+        AddTensor(name, type, shape, s => s.Write(data));
+
+    /// <summary>Adds a tensor copied from an open file (read from its mapping when written).</summary>
+    public unsafe void AddTensor(GgufFile source, GgufTensorInfo tensor, string? rename = null) =>
+        AddTensor(rename ?? tensor.Name, tensor.Type, tensor.Shape, s => CopyMapped(source.GetDataPointer(tensor), tensor.ByteSize, s));
+
+    /// <summary>A writer holding a copy of a file's version, metadata and tensors.</summary>
+    public static GgufWriter FromFile(GgufFile file)
+    {
+        var writer = new GgufWriter(file.Version) { PadEmptyDataSection = file.FileSize > file.HeaderSize };
+        foreach (var (key, value) in file.Metadata) writer.Metadata.Set(key, value);
+        foreach (var t in file.Tensors) writer.AddTensor(file, t);
+        return writer;
+    }
+
+    /// <summary>Writes the file to <paramref name="path"/> through a temporary file, so a failure leaves no partial output.</summary>
+    public void Save(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        string temp = full + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                WriteTo(stream);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Writes the whole file to a stream.</summary>
+    public void WriteTo(Stream output)
+    {
+        var counting = new CountingStream(output);
+        uint alignment = Alignment;
+        if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new InvalidOperationException($"alignment {alignment} is not a power of two");
+
+        WriteUInt32(counting, GgufFile.Magic);
+        WriteUInt32(counting, Version);
+        WriteUInt64(counting, (ulong)_tensors.Count);
+        WriteUInt64(counting, (ulong)Metadata.Count);
+        foreach (var (key, value) in Metadata)
+        {
+            WriteString(counting, Encoding.UTF8.GetBytes(key));
+            WriteUInt32(counting, (uint)value.Type);
+            WriteValue(counting, value);
+        }
+        long offset = 0;
+        foreach (var t in _tensors)
+        {
+            WriteString(counting, Encoding.UTF8.GetBytes(t.Name));
+            WriteUInt32(counting, (uint)t.Shape.Length);
+            foreach (long d in t.Shape) WriteUInt64(counting, (ulong)d);
+            WriteUInt32(counting, (uint)t.Type);
+            WriteUInt64(counting, (ulong)offset);
+            offset += Pad(t.ByteSize, alignment);
+        }
+        // The data section starts aligned; a file without tensors has no data section and ends here.
+        if (_tensors.Count > 0 || PadEmptyDataSection) WritePadding(counting, alignment);
+        foreach (var t in _tensors)
+        {
+            long before = counting.Written;
+            t.Write(counting);
+            long wrote = counting.Written - before;
+            if (wrote != t.ByteSize)
+            {
+                throw new InvalidOperationException($"tensor '{t.Name}' wrote {wrote} bytes, expected {t.ByteSize}");
+            }
+            WritePadding(counting, alignment);
+        }
+        counting.Flush();
+    }
+
+    private static long Pad(long size, uint alignment) => (size + alignment - 1) / alignment * alignment;
+
+    private static void WritePadding(CountingStream s, uint alignment)
+    {
+        long pad = Pad(s.Written, alignment) - s.Written;
+        Span<byte> zeros = stackalloc byte[64];
+        zeros.Clear();
+        while (pad > 0)
+        {
+            int n = (int)Math.Min(pad, zeros.Length);
+            s.Write(zeros[..n]);
+            pad -= n;
+        }
+    }
+
+    private static unsafe void CopyMapped(byte* source, long length, Stream output)
+    {
+        const int chunk = 1 << 22;
+        for (long done = 0; done < length; done += chunk)
+        {
+            int n = (int)Math.Min(chunk, length - done);
+            output.Write(new ReadOnlySpan<byte>(source + done, n));
+        }
+    }
+
+    private static void WriteValue(Stream s, GgufValue value)
+    {
+        switch (value.Raw)
+        {
+            case byte v: s.WriteByte(v); break;
+            case sbyte v: s.WriteByte((byte)v); break;
+            case ushort v: WriteUInt16(s, v); break;
+            case short v: WriteUInt16(s, (ushort)v); break;
+            case uint v: WriteUInt32(s, v); break;
+            case int v: WriteUInt32(s, (uint)v); break;
+            case float v: WriteUInt32(s, BitConverter.SingleToUInt32Bits(v)); break;
+            case bool v: s.WriteByte(v ? (byte)1 : (byte)0); break;
+            case ulong v: WriteUInt64(s, v); break;
+            case long v: WriteUInt64(s, (ulong)v); break;
+            case double v: WriteUInt64(s, BitConverter.DoubleToUInt64Bits(v)); break;
+            case byte[] v: WriteString(s, v); break;
+            case GgufArray a: WriteArray(s, a); break;
+            default: throw new InvalidOperationException($"cannot write GGUF value of {value.Raw.GetType().Name}");
+        }
+    }
+
+    private static void WriteArray(Stream s, GgufArray array)
+    {
+        WriteUInt32(s, (uint)array.ElementType);
+        WriteUInt64(s, (ulong)array.Count);
+        switch (array.Items)
+        {
+            case byte[] a: s.Write(a); break;
+            case sbyte[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case ushort[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case short[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case uint[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case int[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case float[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case ulong[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case long[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case double[] a: s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan())); break;
+            case bool[] a: foreach (bool b in a) s.WriteByte(b ? (byte)1 : (byte)0); break;
+            case byte[][] a: foreach (var str in a) WriteString(s, str); break;
+            case GgufArray[] a: foreach (var inner in a) WriteArray(s, inner); break;
+            default: throw new InvalidOperationException($"cannot write GGUF array of {array.Items.GetType().Name}");
+        }
+    }
+
+    private static void WriteString(Stream s, byte[] bytes)
+    {
+        WriteUInt64(s, (ulong)bytes.Length);
+        s.Write(bytes);
+    }
+
+    private static void WriteUInt16(Stream s, ushort v)
+    {
+        Span<byte> b = stackalloc byte[2];
+        BinaryPrimitives.WriteUInt16LittleEndian(b, v);
+        s.Write(b);
+    }
+
+    private static void WriteUInt32(Stream s, uint v)
+    {
+        Span<byte> b = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, v);
+        s.Write(b);
+    }
+
+    private static void WriteUInt64(Stream s, ulong v)
+    {
+        Span<byte> b = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(b, v);
+        s.Write(b);
+    }
+
+    /// <summary>Pass-through stream that counts bytes written (for offsets and padding).</summary>
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long Written { get; private set; }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => Written;
+        public override long Position { get => Written; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            inner.Write(buffer);
+            Written += buffer.Length;
+        }
+        public override void WriteByte(byte value)
+        {
+            inner.WriteByte(value);
+            Written++;
+        }
+    }
+}
