@@ -9,5 +9,6 @@ internal static class CommandSet
     [
         InspectCommand.Create(io),
         QuantizeCommand.Create(io),
+        TokenizeCommand.Create(io),
     ];
 }
