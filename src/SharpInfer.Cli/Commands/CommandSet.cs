@@ -10,5 +10,7 @@ internal static class CommandSet
         InspectCommand.Create(io),
         QuantizeCommand.Create(io),
         TokenizeCommand.Create(io),
+        RunCommand.Create(io),
+        LogitsCommand.Create(io),
     ];
 }

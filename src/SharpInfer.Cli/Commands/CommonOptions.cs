@@ -1,0 +1,63 @@
+using System.CommandLine;
+using SharpInfer.Inference;
+using SharpInfer.Models;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Cli.Commands;
+
+/// <summary>Options shared by the commands that load a model and evaluate it.</summary>
+internal sealed class CommonOptions
+{
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "GGUF model file", Required = true };
+    public Option<int> Threads { get; } = new("--threads", "-t") { Description = "compute threads (default: physical cores)" };
+    public Option<int> Context { get; } = new("--ctx-size", "-c") { Description = "KV cache cells (default: the model's training context, at most 4096)" };
+    public Option<int> MicroBatch { get; } = new("--ubatch-size", "-ub") { Description = "tokens per forward pass", DefaultValueFactory = _ => 512 };
+    public Option<string?> CacheTypeK { get; } = new("--cache-type-k", "-ctk") { Description = "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl" };
+    public Option<string?> CacheTypeV { get; } = new("--cache-type-v", "-ctv") { Description = "V cache type (same choices)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Model, Threads, Context, MicroBatch, CacheTypeK, CacheTypeV }) command.Options.Add(o);
+    }
+
+    public static GgmlType ParseCacheType(string? name, GgmlType fallback, string option)
+    {
+        if (name is null) return fallback;
+        if (GgmlTypeInfo.TryParse(name, out var type) && SharpInfer.KvCache.KvCacheOptions.SupportedTypes.Contains(type)) return type;
+        throw new ArgumentException($"{option}: unknown cache type '{name}' (supported: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
+    }
+
+    public ContextOptions ContextOptions(ParseResult parse, GgmlType defaultCacheType, int sequences = 1, bool unified = true)
+    {
+        int threads = parse.GetValue(Threads);
+        int ctx = parse.GetValue(Context);
+        int ubatch = parse.GetValue(MicroBatch);
+        if (threads < 0) throw new ArgumentException($"--threads must be positive (got {threads})");
+        if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
+        if (ubatch < 1) throw new ArgumentException($"--ubatch-size must be positive (got {ubatch})");
+        return new ContextOptions
+        {
+            Threads = threads,
+            ContextSize = ctx,
+            MicroBatchSize = ubatch,
+            TypeK = ParseCacheType(parse.GetValue(CacheTypeK), defaultCacheType, "--cache-type-k"),
+            TypeV = ParseCacheType(parse.GetValue(CacheTypeV), defaultCacheType, "--cache-type-v"),
+            MaxSequences = sequences,
+            UnifiedKv = unified,
+        };
+    }
+
+    public static Model LoadModel(string path, CliIO io, out double loadMs)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var model = SharpInfer.Models.Model.Load(path, new ModelOptions { Warning = w => io.Err.WriteLine($"warning: {w}") });
+        loadMs = clock.Elapsed.TotalMilliseconds;
+        return model;
+    }
+
+    public static string ReadPrompt(string? prompt, string? file)
+    {
+        if ((prompt is null) == (file is null)) throw new ArgumentException("give exactly one of -p/--prompt or -f/--file");
+        return prompt ?? File.ReadAllText(file!);
+    }
+}

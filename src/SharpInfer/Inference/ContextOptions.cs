@@ -1,0 +1,32 @@
+using SharpInfer.Tensors;
+using SharpInfer.Threading;
+
+namespace SharpInfer.Inference;
+
+/// <summary>How a context is sized and run.</summary>
+public sealed record ContextOptions
+{
+    /// <summary>KV cache cells for all sequences together (0: the model's training context, capped at 4096).</summary>
+    public int ContextSize { get; init; }
+
+    /// <summary>Tokens per forward pass; longer batches are split (the prompt runs as matrix-matrix work in these).</summary>
+    public int MicroBatchSize { get; init; } = 512;
+
+    /// <summary>Compute threads (0: physical cores).</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Key storage type.</summary>
+    public GgmlType TypeK { get; init; } = GgmlType.F16;
+
+    /// <summary>Value storage type.</summary>
+    public GgmlType TypeV { get; init; } = GgmlType.F16;
+
+    /// <summary>Sequences that can be decoded in parallel.</summary>
+    public int MaxSequences { get; init; } = 1;
+
+    /// <summary>One KV pool shared by all sequences (default) or one pool each.</summary>
+    public bool UnifiedKv { get; init; } = true;
+
+    /// <summary>Resolved thread count.</summary>
+    public int ResolvedThreads => Threads > 0 ? Threads : CpuTopology.PhysicalCores;
+}

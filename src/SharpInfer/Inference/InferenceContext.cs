@@ -1,0 +1,177 @@
+using SharpInfer.KvCache;
+using SharpInfer.Models;
+using SharpInfer.Tensors;
+using SharpInfer.Threading;
+
+namespace SharpInfer.Inference;
+
+/// <summary>
+/// Evaluates batches of tokens against a model: owns the KV cache, the compute threads, the forward-pass
+/// scratch and the logits of the last batch. One context serves up to <see cref="ContextOptions.MaxSequences"/>
+/// independent sequences. Not thread-safe: one Decode at a time.
+/// </summary>
+public sealed unsafe class InferenceContext : IDisposable
+{
+    private readonly LlamaForwardPass _pass;
+    private readonly int[] _streams, _cells, _primary, _outputs;
+    private NativeBuffer<float> _logits;
+    private int[] _outputRowOfToken = [];
+    private int _outputCount;
+
+    internal InferenceContext(Model model, ContextOptions options)
+    {
+        Model = model;
+        var hp = model.Network.HyperParameters;
+        int ctx = options.ContextSize > 0 ? options.ContextSize : Math.Min(hp.TrainingContext, 4096);
+        if (options.MicroBatchSize < 1) throw new ArgumentException($"micro-batch size must be positive (got {options.MicroBatchSize})");
+        Options = options with { ContextSize = ctx };
+        Pool = new ComputePool(options.ResolvedThreads);
+        try
+        {
+            Kv = new KvCache.KvCache(new KvCacheOptions
+            {
+                Cells = ctx,
+                TypeK = options.TypeK,
+                TypeV = options.TypeV,
+                MaxSequences = options.MaxSequences,
+                Unified = options.UnifiedKv,
+            }, model.Network.KvLayout);
+            int ubatch = Math.Min(options.MicroBatchSize, ctx);
+            _pass = new LlamaForwardPass(model.Network, ubatch, ubatch, Pool);
+            _streams = new int[ctx];
+            _cells = new int[ctx];
+            _primary = new int[ubatch];
+            _outputs = new int[ubatch];
+            _logits = new NativeBuffer<float>((long)Math.Max(1, options.MaxSequences) * hp.VocabSize);
+        }
+        catch
+        {
+            Kv?.Dispose();
+            Pool.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model.</summary>
+    public Model Model { get; }
+
+    /// <summary>Options in effect (context size resolved).</summary>
+    public ContextOptions Options { get; }
+
+    /// <summary>The KV cache.</summary>
+    public KvCache.KvCache Kv { get; }
+
+    /// <summary>The compute threads.</summary>
+    public ComputePool Pool { get; }
+
+    /// <summary>Vocabulary size (length of a logits row).</summary>
+    public int VocabSize => Model.Network.HyperParameters.VocabSize;
+
+    /// <summary>Bytes of scratch memory (forward pass and logits), besides the KV cache.</summary>
+    public long ScratchBytes => _pass.ScratchBytes + _logits.ByteSize;
+
+    /// <summary>
+    /// Evaluates a batch. All tokens get KV cells first (atomically: when the cache cannot take them all,
+    /// <see cref="KvCacheFullException"/> is thrown and nothing changes); then the batch runs in micro-batches.
+    /// Logits of the tokens that asked for them are available through <see cref="GetLogits"/> until the next call.
+    /// </summary>
+    public void Decode(Batch batch)
+    {
+        int n = batch.Count;
+        if (n == 0) return;
+        Validate(batch);
+        if (n > _streams.Length) throw new KvCacheFullException(n, Kv.Capacity - Kv.Used, Kv.Capacity);
+        if (Kv.HasPendingShift) KShift.Apply(Kv, Model.Network.RopeParameters, Model.Network.HyperParameters.HeadDimK, Pool);
+
+        var view = new UBatchView(batch.Positions, batch.SeqStart, batch.SeqCount, batch.SeqIds);
+        Kv.Reserve(view, _streams, _cells);
+
+        EnsureOutputs(batch.OutputCount, n);
+        int vocab = VocabSize;
+        int outputRow = 0;
+        int ubatch = _pass.MaxTokens;
+        for (int start = 0; start < n; start += ubatch)
+        {
+            int count = Math.Min(ubatch, n - start);
+            int outs = 0;
+            for (int i = 0; i < count; i++)
+            {
+                _primary[i] = batch.SeqIds[batch.SeqStart[start + i]];
+                if (batch.Logits[start + i]) _outputs[outs++] = i;
+            }
+            var fb = new ForwardBatch(
+                batch.Tokens.Slice(start, count),
+                batch.Positions.Slice(start, count),
+                _primary.AsSpan(0, count),
+                _streams.AsSpan(start, count),
+                _cells.AsSpan(start, count),
+                _outputs.AsSpan(0, outs));
+            _pass.Run(fb, Kv, _logits.Pointer + (long)outputRow * vocab);
+            outputRow += outs;
+        }
+        _outputCount = batch.OutputCount;
+        int row = 0;
+        for (int i = 0; i < n; i++) _outputRowOfToken[i] = batch.Logits[i] ? row++ : -1;
+    }
+
+    /// <summary>Logits of token <paramref name="batchIndex"/> of the last batch (which must have asked for them).</summary>
+    public ReadOnlySpan<float> GetLogits(int batchIndex)
+    {
+        if ((uint)batchIndex >= (uint)_outputRowOfToken.Length || _outputRowOfToken[batchIndex] < 0)
+        {
+            throw new InvalidOperationException($"no logits for batch index {batchIndex}: the token did not ask for them");
+        }
+        return new ReadOnlySpan<float>(_logits.Pointer + (long)_outputRowOfToken[batchIndex] * VocabSize, VocabSize);
+    }
+
+    /// <summary>Logits of the <paramref name="output"/>-th requested token of the last batch, in batch order.</summary>
+    public ReadOnlySpan<float> GetOutputLogits(int output)
+    {
+        if ((uint)output >= (uint)_outputCount) throw new ArgumentOutOfRangeException(nameof(output), $"the last batch produced {_outputCount} logit rows");
+        return new ReadOnlySpan<float>(_logits.Pointer + (long)output * VocabSize, VocabSize);
+    }
+
+    private void EnsureOutputs(int outputs, int tokens)
+    {
+        if ((long)outputs * VocabSize > _logits.Length)
+        {
+            _logits.Dispose();
+            _logits = new NativeBuffer<float>((long)outputs * VocabSize);
+        }
+        if (_outputRowOfToken.Length < tokens) _outputRowOfToken = new int[Math.Max(tokens, _outputRowOfToken.Length * 2)];
+        Array.Fill(_outputRowOfToken, -1);
+    }
+
+    private void Validate(Batch batch)
+    {
+        int vocab = VocabSize;
+        var tokens = batch.Tokens;
+        var positions = batch.Positions;
+        Span<int> last = stackalloc int[KvCells.MaxSequences];
+        last.Fill(int.MinValue);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if ((uint)tokens[i] >= (uint)vocab) throw new ArgumentException($"token id {tokens[i]} at batch index {i} is outside the vocabulary (0..{vocab - 1})");
+            if (positions[i] < 0) throw new ArgumentException($"position {positions[i]} at batch index {i} is negative");
+            foreach (int seq in batch.SequencesAt(i))
+            {
+                if ((uint)seq >= (uint)Options.MaxSequences) throw new ArgumentException($"sequence id {seq} at batch index {i} is outside 0..{Options.MaxSequences - 1}");
+                int floor = last[seq] != int.MinValue ? last[seq] : Kv.StreamOf(seq).Cells.MaxPosition(seq);
+                if (positions[i] <= floor)
+                {
+                    throw new ArgumentException($"position {positions[i]} of sequence {seq} at batch index {i} does not follow its last position {floor}; positions of a sequence must increase (remove cached positions first)");
+                }
+                last[seq] = positions[i];
+            }
+        }
+    }
+
+    /// <summary>Frees the cache, scratch and threads.</summary>
+    public void Dispose()
+    {
+        _pass.Dispose();
+        Kv.Dispose();
+        _logits.Dispose();
+        Pool.Dispose();
+    }
+}

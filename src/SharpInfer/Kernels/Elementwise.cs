@@ -1,0 +1,71 @@
+using System.Runtime.Intrinsics;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>Element-wise vector operations (residual adds, scaling, weighted accumulation).</summary>
+public static unsafe class Elementwise
+{
+    /// <summary>y[i] += x[i].</summary>
+    public static void Add(float* y, float* x, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(y + i) + Vector512.Load(x + i), y + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(y + i) + Vector256.Load(x + i), y + i);
+        }
+        for (; i < n; i++) y[i] += x[i];
+    }
+
+    /// <summary>y[i] += a · x[i].</summary>
+    public static void MultiplyAdd(float* y, float* x, float a, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.FusedMultiplyAdd(Vector512.Load(x + i), va, Vector512.Load(y + i)), y + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(x + i), va, Vector256.Load(y + i)), y + i);
+        }
+        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(x[i], a, y[i]);
+    }
+
+    /// <summary>y[i] *= a.</summary>
+    public static void Scale(float* y, float a, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(y + i) * va, y + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(y + i) * va, y + i);
+        }
+        for (; i < n; i++) y[i] *= a;
+    }
+
+    /// <summary>Largest element.</summary>
+    public static float Max(float* x, int n)
+    {
+        float m = float.NegativeInfinity;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var vm = Vector256.Create(float.NegativeInfinity);
+            for (; i + 8 <= n; i += 8) vm = Vector256.Max(vm, Vector256.Load(x + i));
+            for (int k = 0; k < 8; k++) m = MathF.Max(m, vm[k]);
+        }
+        for (; i < n; i++) m = MathF.Max(m, x[i]);
+        return m;
+    }
+}

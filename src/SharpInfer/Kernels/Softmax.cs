@@ -1,0 +1,53 @@
+using System.Runtime.Intrinsics;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>Numerically stable softmax and log-sum-exp.</summary>
+public static unsafe class Softmax
+{
+    /// <summary>In-place softmax of <paramref name="x"/>; returns the normalizer Σ e^(x−max).</summary>
+    public static double Apply(float* x, int n)
+    {
+        float max = Elementwise.Max(x, n);
+        double sum = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var vmax = Vector256.Create(max);
+            for (; i + 8 <= n; i += 8)
+            {
+                var e = Vector256.Exp(Vector256.Load(x + i) - vmax);
+                Vector256.Store(e, x + i);
+                sum += Vector256.Sum(e);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float e = MathF.Exp(x[i] - max);
+            x[i] = e;
+            sum += e;
+        }
+        Elementwise.Scale(x, (float)(1.0 / sum), n);
+        return sum;
+    }
+
+    /// <summary>Scalar reference twin of <see cref="Apply"/>.</summary>
+    public static void ApplyScalar(float* x, int n)
+    {
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) max = MathF.Max(max, x[i]);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[i] = MathF.Exp(x[i] - max);
+        float inv = (float)(1.0 / sum);
+        for (int i = 0; i < n; i++) x[i] *= inv;
+    }
+
+    /// <summary>log Σ e^x[i] (in double).</summary>
+    public static double LogSumExp(float* x, int n)
+    {
+        float max = Elementwise.Max(x, n);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.Exp(x[i] - max);
+        return max + Math.Log(sum);
+    }
+}

@@ -1,0 +1,38 @@
+using System.Runtime.Intrinsics;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>SwiGLU gate: out = silu(gate) · up, silu(x) = x / (1 + e^−x).</summary>
+public static unsafe class SwiGlu
+{
+    /// <summary>Writes silu(gate[i]) · up[i] into <paramref name="output"/> (may alias gate).</summary>
+    public static void Apply(float* gate, float* up, float* output, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 16 <= n; i += 16)
+            {
+                var g = Vector512.Load(gate + i);
+                var silu = g / (Vector512<float>.One + Vector512.Exp(-g));
+                Vector512.Store(silu * Vector512.Load(up + i), output + i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                var g = Vector256.Load(gate + i);
+                var silu = g / (Vector256<float>.One + Vector256.Exp(-g));
+                Vector256.Store(silu * Vector256.Load(up + i), output + i);
+            }
+        }
+        for (; i < n; i++) output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
+    }
+
+    /// <summary>Scalar reference twin.</summary>
+    public static void ApplyScalar(float* gate, float* up, float* output, int n)
+    {
+        for (int i = 0; i < n; i++) output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
+    }
+}

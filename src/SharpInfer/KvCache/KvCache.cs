@@ -1,0 +1,238 @@
+using System.Globalization;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.KvCache;
+
+/// <summary>The tokens of one forward pass as the cache sees them: a position and a set of sequences each.</summary>
+public readonly ref struct UBatchView
+{
+    /// <summary>Creates a view; token i belongs to <c>SeqIds[SeqStart[i] .. SeqStart[i] + SeqCount[i]]</c>.</summary>
+    public UBatchView(ReadOnlySpan<int> positions, ReadOnlySpan<int> seqStart, ReadOnlySpan<int> seqCount, ReadOnlySpan<int> seqIds)
+    {
+        Positions = positions;
+        SeqStart = seqStart;
+        SeqCount = seqCount;
+        SeqIds = seqIds;
+    }
+
+    /// <summary>Token positions.</summary>
+    public ReadOnlySpan<int> Positions { get; }
+    /// <summary>Offset of each token's sequence ids.</summary>
+    public ReadOnlySpan<int> SeqStart { get; }
+    /// <summary>Number of sequence ids of each token.</summary>
+    public ReadOnlySpan<int> SeqCount { get; }
+    /// <summary>All sequence ids, flattened.</summary>
+    public ReadOnlySpan<int> SeqIds { get; }
+    /// <summary>Number of tokens.</summary>
+    public int Count => Positions.Length;
+    /// <summary>The first (primary) sequence of token <paramref name="i"/>.</summary>
+    public int PrimarySeq(int i) => SeqIds[SeqStart[i]];
+}
+
+/// <summary>
+/// The key/value cache: per layer, one K row and one V row per cell in the chosen storage types, and cell
+/// metadata (position, sequence set) per pool. Sequences share cells (a forked prompt costs no bytes), and the
+/// usual sequence operations (remove, copy, keep, shift, divide) work on the metadata, copying rows only where two
+/// sequences that share a cell must part (so every sequence always sees exactly its own positions).
+/// </summary>
+public sealed unsafe partial class KvCache : IDisposable
+{
+    private readonly KvStream[] _streams;
+
+    /// <summary>Allocates the cache; throws <see cref="ArgumentException"/> for an unusable type or shape.</summary>
+    public KvCache(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
+    {
+        Validate(options, layers);
+        Options = options;
+        Layers = layers.ToArray();
+        int streams = options.Unified ? 1 : options.MaxSequences;
+        _streams = new KvStream[streams];
+        try
+        {
+            for (int s = 0; s < streams; s++) _streams[s] = new KvStream(options.Cells / streams, Layers, options.TypeK, options.TypeV);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Options the cache was built with.</summary>
+    public KvCacheOptions Options { get; }
+
+    /// <summary>Per-layer row shapes.</summary>
+    public IReadOnlyList<KvLayerShape> Layers { get; }
+
+    /// <summary>Number of cell pools (1 when unified).</summary>
+    public int StreamCount => _streams.Length;
+
+    /// <summary>Total cells.</summary>
+    public int Capacity => _streams.Sum(s => s.Cells.Size);
+
+    /// <summary>Cells in use, across pools.</summary>
+    public int Used => _streams.Sum(s => s.Cells.Used);
+
+    /// <summary>A pool by index.</summary>
+    public KvStream Stream(int index) => _streams[index];
+
+    /// <summary>Index of the pool that holds a sequence.</summary>
+    public int StreamIndexOf(int seq)
+    {
+        CheckSeq(seq);
+        return _streams.Length == 1 ? 0 : seq;
+    }
+
+    /// <summary>The pool that holds a sequence.</summary>
+    public KvStream StreamOf(int seq) => _streams[StreamIndexOf(seq)];
+
+    /// <summary>Whether any pool has keys waiting to be re-rotated.</summary>
+    public bool HasPendingShift => _streams.Any(s => s.Cells.HasPendingShift);
+
+    private void CheckSeq(int seq)
+    {
+        if ((uint)seq >= (uint)Options.MaxSequences)
+        {
+            throw new ArgumentOutOfRangeException(nameof(seq), $"sequence id {seq} is outside 0..{Options.MaxSequences - 1} (raise the number of parallel sequences)");
+        }
+    }
+
+    private static void Validate(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
+    {
+        if (options.Cells <= 0) throw new ArgumentException($"the KV cache needs at least one cell (got {options.Cells})");
+        if (options.MaxSequences is < 1 or > KvCells.MaxSequences) throw new ArgumentException($"parallel sequences must be 1..{KvCells.MaxSequences} (got {options.MaxSequences})");
+        if (!options.Unified && options.Cells % options.MaxSequences != 0)
+        {
+            throw new ArgumentException($"a split cache divides its {options.Cells} cells equally among {options.MaxSequences} sequences; use a multiple of {options.MaxSequences}");
+        }
+        foreach (var (type, what) in new[] { (options.TypeK, "K"), (options.TypeV, "V") })
+        {
+            if (!KvCacheOptions.SupportedTypes.Contains(type))
+            {
+                throw new ArgumentException($"unsupported KV cache type {type.ToString().ToLowerInvariant()} for {what} (supported: {string.Join(", ", KvCacheOptions.SupportedTypes.Select(t => t.ToString().ToLowerInvariant()))})");
+            }
+        }
+        int block(GgmlType t) => GgmlTypeInfo.BlockSize(t);
+        for (int l = 0; l < layers.Count; l++)
+        {
+            var s = layers[l];
+            if (s.HeadDimK % block(options.TypeK) != 0)
+            {
+                throw new ArgumentException($"KV cache type {options.TypeK.ToString().ToLowerInvariant()} needs the key head dimension to be a multiple of {block(options.TypeK)}, but layer {l} has {s.HeadDimK}");
+            }
+            if (s.VWidth > 0 && s.HeadDimV % block(options.TypeV) != 0)
+            {
+                throw new ArgumentException($"KV cache type {options.TypeV.ToString().ToLowerInvariant()} needs the value head dimension to be a multiple of {block(options.TypeV)}, but layer {l} has {s.HeadDimV}");
+            }
+        }
+    }
+
+    /// <summary>Exact bytes a cache with these options would allocate (K, V), without allocating.</summary>
+    public static (long KBytes, long VBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
+    {
+        Validate(options, layers);
+        long k = 0, v = 0;
+        foreach (var s in layers)
+        {
+            k += GgmlTypeInfo.RowBytes(options.TypeK, s.KWidth) * options.Cells;
+            if (s.VWidth > 0) v += GgmlTypeInfo.RowBytes(options.TypeV, s.VWidth) * options.Cells;
+        }
+        return (k, v);
+    }
+
+    /// <summary>Bytes of K storage allocated.</summary>
+    public long KBytes => _streams.Sum(s => s.KBytes);
+
+    /// <summary>Bytes of V storage allocated.</summary>
+    public long VBytes => _streams.Sum(s => s.VBytes);
+
+    /// <summary>One-line memory report in llama.cpp's format.</summary>
+    public string Describe() => FormatReport(KBytes, VBytes, Capacity, Layers.Count, Options);
+
+    /// <summary>The report line for given sizes (also used by <c>kv-size</c> before anything is allocated).</summary>
+    public static string FormatReport(long kBytes, long vBytes, int cells, int layers, KvCacheOptions options)
+    {
+        static string Mib(long b) => (b / 1048576.0).ToString("F2", CultureInfo.InvariantCulture);
+        int streams = options.Unified ? 1 : options.MaxSequences;
+        return $"kv cache: {Mib(kBytes + vBytes)} MiB ({cells} cells, {layers} layers, {options.MaxSequences}/{streams} seqs), " +
+               $"K ({options.TypeK.ToString().ToLowerInvariant()}): {Mib(kBytes)} MiB, V ({options.TypeV.ToString().ToLowerInvariant()}): {Mib(vBytes)} MiB";
+    }
+
+    /// <summary>
+    /// Finds and claims one cell per token (cells need not be contiguous) and records each token's position and
+    /// sequences. Either every token gets a cell or nothing changes and <see cref="KvCacheFullException"/> is thrown.
+    /// <paramref name="streams"/> and <paramref name="cells"/> receive each token's pool and cell.
+    /// </summary>
+    public void Reserve(UBatchView batch, Span<int> streams, Span<int> cells)
+    {
+        int n = batch.Count;
+        for (int i = 0; i < n; i++)
+        {
+            if (batch.SeqCount[i] < 1) throw new ArgumentException($"token {i} of the batch has no sequence");
+            int stream = StreamIndexOf(batch.PrimarySeq(i));
+            for (int k = 1; k < batch.SeqCount[i]; k++)
+            {
+                if (StreamIndexOf(batch.SeqIds[batch.SeqStart[i] + k]) != stream)
+                {
+                    throw new ArgumentException($"token {i} belongs to sequences in different pools; a split cache cannot share a token between sequences");
+                }
+            }
+            streams[i] = stream;
+        }
+        // Plan: pick free cells per pool, scanning from the pool's head and wrapping once.
+        Span<int> scan = _streams.Length <= 256 ? stackalloc int[_streams.Length] : new int[_streams.Length];
+        for (int s = 0; s < _streams.Length; s++) scan[s] = _streams[s].Cells.Head;
+        Span<int> taken = _streams.Length <= 256 ? stackalloc int[_streams.Length] : new int[_streams.Length];
+        for (int i = 0; i < n; i++)
+        {
+            var pool = _streams[streams[i]].Cells;
+            int cell = -1;
+            while (taken[streams[i]] < pool.Size)
+            {
+                int c = scan[streams[i]];
+                scan[streams[i]] = (c + 1) % pool.Size;
+                taken[streams[i]]++;
+                if (pool.IsFree(c))
+                {
+                    cell = c;
+                    break;
+                }
+            }
+            if (cell < 0)
+            {
+                int needed = 0;
+                for (int j = 0; j < n; j++) if (streams[j] == streams[i]) needed++;
+                throw new KvCacheFullException(needed, pool.Size - pool.Used, pool.Size);
+            }
+            cells[i] = cell;
+        }
+        // Commit.
+        for (int i = 0; i < n; i++)
+        {
+            var pool = _streams[streams[i]].Cells;
+            pool.Occupy(cells[i], batch.Positions[i]);
+            for (int k = 0; k < batch.SeqCount[i]; k++) pool.AddSequence(cells[i], batch.SeqIds[batch.SeqStart[i] + k]);
+            pool.Head = (cells[i] + 1) % pool.Size;
+        }
+    }
+
+    /// <summary>Writes a token's key row (f32, KWidth values) into its cell, converting to the storage type.</summary>
+    public void StoreK(int stream, int layer, int cell, float* k) =>
+        Quantize.Row(Options.TypeK, k, _streams[stream].KRow(layer, cell), Layers[layer].KWidth);
+
+    /// <summary>Writes a token's value row into its cell.</summary>
+    public void StoreV(int stream, int layer, int cell, float* v) =>
+        Quantize.Row(Options.TypeV, v, _streams[stream].VRow(layer, cell), Layers[layer].VWidth);
+
+    /// <summary>Frees every cell.</summary>
+    public void Clear()
+    {
+        foreach (var s in _streams) s.Cells.Clear();
+    }
+
+    /// <summary>Frees the storage.</summary>
+    public void Dispose()
+    {
+        foreach (var s in _streams) s?.Dispose();
+    }
+}

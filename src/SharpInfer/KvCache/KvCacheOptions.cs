@@ -1,0 +1,55 @@
+using SharpInfer.Tensors;
+
+namespace SharpInfer.KvCache;
+
+/// <summary>Shape and storage of a KV cache.</summary>
+public sealed record KvCacheOptions
+{
+    /// <summary>Cells in the whole cache (shared by all sequences when unified, divided equally otherwise).</summary>
+    public required int Cells { get; init; }
+
+    /// <summary>Storage type of keys.</summary>
+    public GgmlType TypeK { get; init; } = GgmlType.F16;
+
+    /// <summary>Storage type of values.</summary>
+    public GgmlType TypeV { get; init; } = GgmlType.F16;
+
+    /// <summary>Highest number of sequences used at once (ids 0..MaxSequences−1).</summary>
+    public int MaxSequences { get; init; } = 1;
+
+    /// <summary>One pool for all sequences (true) or one pool per sequence (false).</summary>
+    public bool Unified { get; init; } = true;
+
+    /// <summary>Types a cache can store keys and values in.</summary>
+    public static IReadOnlyList<GgmlType> SupportedTypes { get; } =
+        [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL];
+}
+
+/// <summary>Per-layer widths of the cached rows (a layer may have no V: latent caches store one row for both).</summary>
+/// <param name="KWidth">Elements of one K row (all KV heads).</param>
+/// <param name="VWidth">Elements of one V row, or 0 when the layer caches no V.</param>
+/// <param name="HeadDimK">Elements per key head (quantized blocks must not straddle heads).</param>
+/// <param name="HeadDimV">Elements per value head.</param>
+public readonly record struct KvLayerShape(int KWidth, int VWidth, int HeadDimK, int HeadDimV);
+
+/// <summary>The cache has no room for the cells a batch or an operation needs; nothing was changed.</summary>
+public sealed class KvCacheFullException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public KvCacheFullException(int needed, int free, int size)
+        : base($"KV cache full: need {needed} cells, {free} free, n_ctx = {size}")
+    {
+        Needed = needed;
+        Free = free;
+        Size = size;
+    }
+
+    /// <summary>Cells needed.</summary>
+    public int Needed { get; }
+
+    /// <summary>Cells free.</summary>
+    public int Free { get; }
+
+    /// <summary>Cells in the pool.</summary>
+    public int Size { get; }
+}

@@ -1,0 +1,262 @@
+using System.Runtime.InteropServices;
+using SharpInfer.Kernels;
+using SharpInfer.KvCache;
+using SharpInfer.Tensors;
+using SharpInfer.Threading;
+
+namespace SharpInfer.Models;
+
+/// <summary>The tokens of one forward pass with the cache cells assigned to them.</summary>
+public readonly ref struct ForwardBatch
+{
+    /// <summary>Creates the description; all spans have one entry per token except <paramref name="outputs"/>.</summary>
+    public ForwardBatch(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences,
+        ReadOnlySpan<int> streams, ReadOnlySpan<int> cells, ReadOnlySpan<int> outputs)
+    {
+        Tokens = tokens;
+        Positions = positions;
+        Sequences = sequences;
+        Streams = streams;
+        Cells = cells;
+        Outputs = outputs;
+    }
+
+    /// <summary>Token ids.</summary>
+    public ReadOnlySpan<int> Tokens { get; }
+    /// <summary>Positions.</summary>
+    public ReadOnlySpan<int> Positions { get; }
+    /// <summary>The sequence whose cells each token attends to.</summary>
+    public ReadOnlySpan<int> Sequences { get; }
+    /// <summary>Cache pool of each token.</summary>
+    public ReadOnlySpan<int> Streams { get; }
+    /// <summary>Cache cell of each token.</summary>
+    public ReadOnlySpan<int> Cells { get; }
+    /// <summary>Indices (into the batch) of the tokens whose logits are wanted, in output order.</summary>
+    public ReadOnlySpan<int> Outputs { get; }
+}
+
+/// <summary>
+/// Runs the Llama forward pass over a micro-batch: embedding, per block RMSNorm → Q/K/V → RoPE → cache write →
+/// attention over each token's own sequence → output projection → residual → RMSNorm → SwiGLU FFN → residual,
+/// then the final norm and the logits of the requested tokens. Owns every scratch buffer it needs, sized once,
+/// so a pass allocates nothing.
+/// </summary>
+public sealed unsafe class LlamaForwardPass : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly LlamaHyperParameters _hp;
+    private readonly ComputePool _pool;
+    private readonly MatMul _matmul;
+    private readonly NativeBuffer<float> _x, _xn, _q, _k, _v, _attn, _tmp, _gate, _up, _rope, _attnScratch, _outHidden;
+    private readonly int[] _visible;
+    private readonly int[] _tokenStream, _tokenSeq, _tokenCell, _tokenPos, _tokenIds, _outputIndex;
+    private readonly GCHandle _self;
+    private KvCache.KvCache? _cache;
+    private int _layer, _tokens;
+    private Operation _op;
+
+    private enum Operation { Embed, AttentionNorm, RopeAndStore, Attention, FeedForwardNorm, SwiGlu, OutputNorm }
+
+    /// <summary>Allocates scratch for up to <paramref name="maxTokens"/> tokens and <paramref name="maxOutputs"/> logit rows.</summary>
+    public LlamaForwardPass(LlamaModel model, int maxTokens, int maxOutputs, ComputePool pool)
+    {
+        _model = model;
+        _hp = model.HyperParameters;
+        _pool = pool;
+        MaxTokens = maxTokens;
+        MaxOutputs = maxOutputs;
+        int d = _hp.EmbeddingLength, qw = _hp.HeadCount * _hp.HeadDimK, aw = _hp.HeadCount * _hp.HeadDimV;
+        int widest = Math.Max(Math.Max(d, _hp.FeedForwardLength), Math.Max(qw, aw));
+        _matmul = new MatMul(maxTokens, widest, pool.ThreadCount);
+        _x = new NativeBuffer<float>((long)maxTokens * d);
+        _xn = new NativeBuffer<float>((long)maxTokens * d);
+        _q = new NativeBuffer<float>((long)maxTokens * qw);
+        _k = new NativeBuffer<float>((long)maxTokens * _hp.KWidth);
+        _v = new NativeBuffer<float>((long)maxTokens * _hp.VWidth);
+        _attn = new NativeBuffer<float>((long)maxTokens * aw);
+        _tmp = new NativeBuffer<float>((long)maxTokens * d);
+        _gate = new NativeBuffer<float>((long)maxTokens * _hp.FeedForwardLength);
+        _up = new NativeBuffer<float>((long)maxTokens * _hp.FeedForwardLength);
+        _rope = new NativeBuffer<float>((long)maxTokens * _hp.Rope.Dims);
+        _attnScratch = new NativeBuffer<float>((long)pool.ThreadCount * Kernels.Attention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV));
+        _outHidden = new NativeBuffer<float>((long)maxOutputs * d);
+        _visible = new int[maxTokens];
+        _tokenStream = new int[maxTokens];
+        _tokenSeq = new int[maxTokens];
+        _tokenCell = new int[maxTokens];
+        _tokenPos = new int[maxTokens];
+        _tokenIds = new int[maxTokens];
+        _outputIndex = new int[maxOutputs];
+        _self = GCHandle.Alloc(this);
+    }
+
+    /// <summary>Largest micro-batch.</summary>
+    public int MaxTokens { get; }
+
+    /// <summary>Most logit rows per pass.</summary>
+    public int MaxOutputs { get; }
+
+    /// <summary>Bytes of scratch held.</summary>
+    public long ScratchBytes => _matmul.ScratchBytes + new[] { _x, _xn, _q, _k, _v, _attn, _tmp, _gate, _up, _rope, _attnScratch, _outHidden }.Sum(b => b.ByteSize);
+
+    /// <summary>
+    /// Runs the pass. The batch's cells must already be reserved in <paramref name="cache"/> (so tokens of one
+    /// sequence in the same batch see each other causally). Logits of the requested tokens go to
+    /// <paramref name="logits"/>, one row of VocabSize per output.
+    /// </summary>
+    public void Run(in ForwardBatch batch, KvCache.KvCache cache, float* logits)
+    {
+        int n = batch.Tokens.Length;
+        if (n == 0) return;
+        if (n > MaxTokens) throw new ArgumentException($"micro-batch of {n} tokens exceeds the {MaxTokens} this pass was sized for");
+        if (batch.Outputs.Length > MaxOutputs) throw new ArgumentException($"{batch.Outputs.Length} logit rows exceed the {MaxOutputs} this pass was sized for");
+        _cache = cache;
+        _tokens = n;
+        batch.Streams.CopyTo(_tokenStream);
+        batch.Sequences.CopyTo(_tokenSeq);
+        batch.Cells.CopyTo(_tokenCell);
+        batch.Positions.CopyTo(_tokenPos);
+        batch.Tokens.CopyTo(_tokenIds);
+        Parallel(Operation.Embed, n);
+
+        for (int i = 0; i < n; i++) _visible[i] = VisibleCount(cache, _tokenStream[i], _tokenSeq[i], _tokenPos[i]);
+
+        int d = _hp.EmbeddingLength;
+        var weights = _model.Weights;
+        Span<GgmlType> types = stackalloc GgmlType[3];
+        for (int l = 0; l < _hp.LayerCount; l++)
+        {
+            _layer = l;
+            var w = weights.Layers[l];
+            Parallel(Operation.AttentionNorm, n);
+            types[0] = w.Query.Type;
+            types[1] = w.Key.Type;
+            types[2] = w.Value.Type;
+            var act = _matmul.Prepare(_pool, _xn.Pointer, n, d, types);
+            _matmul.Multiply(_pool, w.Query, act, _q.Pointer);
+            _matmul.Multiply(_pool, w.Key, act, _k.Pointer);
+            _matmul.Multiply(_pool, w.Value, act, _v.Pointer);
+            AddBias(_q.Pointer, w.QueryBias, n, w.Query.Rows);
+            AddBias(_k.Pointer, w.KeyBias, n, w.Key.Rows);
+            AddBias(_v.Pointer, w.ValueBias, n, w.Value.Rows);
+            Parallel(Operation.RopeAndStore, n);
+            Parallel(Operation.Attention, n * _hp.KvHeadCount);
+            _matmul.Multiply(_pool, w.Output, _attn.Pointer, n, _tmp.Pointer);
+            AddBias(_tmp.Pointer, w.OutputBias, n, d);
+            for (int i = 0; i < n; i++) Elementwise.Add(_x.Pointer + (long)i * d, _tmp.Pointer + (long)i * d, d);
+
+            Parallel(Operation.FeedForwardNorm, n);
+            types[0] = w.Gate.Type;
+            types[1] = w.Up.Type;
+            var ffAct = _matmul.Prepare(_pool, _xn.Pointer, n, d, types[..2]);
+            _matmul.Multiply(_pool, w.Gate, ffAct, _gate.Pointer);
+            _matmul.Multiply(_pool, w.Up, ffAct, _up.Pointer);
+            Parallel(Operation.SwiGlu, n);
+            _matmul.Multiply(_pool, w.Down, _gate.Pointer, n, _tmp.Pointer);
+            for (int i = 0; i < n; i++) Elementwise.Add(_x.Pointer + (long)i * d, _tmp.Pointer + (long)i * d, d);
+        }
+
+        int outputs = batch.Outputs.Length;
+        if (outputs == 0) return;
+        batch.Outputs.CopyTo(_outputIndex);
+        Parallel(Operation.OutputNorm, outputs);
+        _matmul.Multiply(_pool, weights.Output, _outHidden.Pointer, outputs, logits);
+    }
+
+    private static int VisibleCount(KvCache.KvCache cache, int stream, int seq, int pos)
+    {
+        var positions = cache.Stream(stream).Cells.PositionsOf(seq);
+        int lo = 0, hi = positions.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (positions[mid] <= pos) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    private static void AddBias(float* y, float* bias, int tokens, int width)
+    {
+        if (bias == null) return;
+        for (int t = 0; t < tokens; t++) Elementwise.Add(y + (long)t * width, bias, width);
+    }
+
+    private void Parallel(Operation op, int count)
+    {
+        _op = op;
+        if (count == 1)
+        {
+            Execute(0, 0);
+            return;
+        }
+        _pool.For(count, &Trampoline, (void*)GCHandle.ToIntPtr(_self));
+    }
+
+    private static void Trampoline(void* context, int index, int thread) =>
+        ((LlamaForwardPass)GCHandle.FromIntPtr((IntPtr)context).Target!).Execute(index, thread);
+
+    private void Execute(int index, int thread)
+    {
+        int d = _hp.EmbeddingLength;
+        switch (_op)
+        {
+            case Operation.Embed:
+            {
+                int token = _tokenIds[index];
+                if ((uint)token >= (uint)_hp.VocabSize) throw new ArgumentOutOfRangeException(nameof(index), $"token id {token} is outside the vocabulary of {_hp.VocabSize}");
+                _model.Weights.TokenEmbedding.DequantizeRow(token, _x.Pointer + (long)index * d);
+                Rope.BuildCache(_model.RopeParameters, _tokenPos[index], _rope.Pointer + (long)index * _hp.Rope.Dims);
+                break;
+            }
+            case Operation.AttentionNorm:
+                RmsNorm.Apply(_x.Pointer + (long)index * d, _model.Weights.Layers[_layer].AttentionNorm, _xn.Pointer + (long)index * d, d, _hp.RmsEpsilon);
+                break;
+            case Operation.FeedForwardNorm:
+                RmsNorm.Apply(_x.Pointer + (long)index * d, _model.Weights.Layers[_layer].FeedForwardNorm, _xn.Pointer + (long)index * d, d, _hp.RmsEpsilon);
+                break;
+            case Operation.RopeAndStore:
+            {
+                float* cache = _rope.Pointer + (long)index * _hp.Rope.Dims;
+                float* q = _q.Pointer + (long)index * _hp.HeadCount * _hp.HeadDimK;
+                float* k = _k.Pointer + (long)index * _hp.KWidth;
+                Rope.Apply(q, _hp.HeadCount, _hp.HeadDimK, cache, _hp.Rope.Dims, _hp.Rope.NeoX);
+                Rope.Apply(k, _hp.KvHeadCount, _hp.HeadDimK, cache, _hp.Rope.Dims, _hp.Rope.NeoX);
+                _cache!.StoreK(_tokenStream[index], _layer, _tokenCell[index], k);
+                _cache.StoreV(_tokenStream[index], _layer, _tokenCell[index], _v.Pointer + (long)index * _hp.VWidth);
+                break;
+            }
+            case Operation.Attention:
+            {
+                int token = index / _hp.KvHeadCount, kvHead = index % _hp.KvHeadCount;
+                var stream = _cache!.Stream(_tokenStream[token]);
+                var view = new KvLayerView(stream.KRow(_layer, 0), stream.KRowBytes[_layer], stream.TypeK,
+                    stream.VRow(_layer, 0), stream.VRowBytes[_layer], stream.TypeV);
+                var cells = stream.Cells.CellsOf(_tokenSeq[token])[.._visible[token]];
+                int g = _hp.GroupSize;
+                float* q = _q.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimK;
+                float* o = _attn.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimV;
+                float* scratch = _attnScratch.Pointer + (long)thread * Kernels.Attention.ScratchFloats(g, _hp.HeadDimK, _hp.HeadDimV);
+                Kernels.Attention.Compute(q, g, _hp.HeadDimK, _hp.HeadDimV, view, kvHead, cells, _model.AttentionScale, o, scratch);
+                break;
+            }
+            case Operation.SwiGlu:
+            {
+                long off = (long)index * _hp.FeedForwardLength;
+                SwiGlu.Apply(_gate.Pointer + off, _up.Pointer + off, _gate.Pointer + off, _hp.FeedForwardLength);
+                break;
+            }
+            case Operation.OutputNorm:
+                RmsNorm.Apply(_x.Pointer + (long)_outputIndex[index] * d, _model.Weights.OutputNorm, _outHidden.Pointer + (long)index * d, d, _hp.RmsEpsilon);
+                break;
+        }
+    }
+
+    /// <summary>Frees the scratch.</summary>
+    public void Dispose()
+    {
+        if (_self.IsAllocated) _self.Free();
+        _matmul.Dispose();
+        foreach (var b in new[] { _x, _xn, _q, _k, _v, _attn, _tmp, _gate, _up, _rope, _attnScratch, _outHidden }) b.Dispose();
+    }
+}

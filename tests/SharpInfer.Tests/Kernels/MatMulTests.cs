@@ -1,0 +1,55 @@
+using SharpInfer.Kernels;
+using SharpInfer.Tensors;
+using SharpInfer.Threading;
+
+namespace SharpInfer.Tests.Kernels;
+
+public unsafe class MatMulTests
+{
+    public static TheoryData<GgmlType> Types => new()
+    {
+        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
+        GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    };
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void EveryTokenAndRowMatchesTheRowDot(GgmlType type)
+    {
+        const int rows = 37, cols = 512, tokens = 5;
+        var r = new Random((int)type);
+        var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        var packed = new byte[GgmlTypeInfo.RowBytes(type, cols) * rows];
+        for (int row = 0; row < rows; row++)
+        {
+            Quantize.Row(type, w.AsSpan(row * cols, cols), packed.AsSpan((int)(row * GgmlTypeInfo.RowBytes(type, cols))));
+        }
+        var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var y = new float[tokens * rows];
+        using var pool = new ComputePool(3);
+        using var mm = new MatMul(tokens, cols, pool.ThreadCount);
+        fixed (byte* wp = packed)
+        fixed (float* xp = x)
+        fixed (float* yp = y)
+        {
+            var view = new MatrixView(wp, type, rows, cols, "w");
+            mm.Multiply(pool, view, xp, tokens, yp);
+            var deq = new float[cols];
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int row = 0; row < rows; row++)
+                {
+                    fixed (float* d = deq) view.DequantizeRow(row, d);
+                    double exact = 0, scale = 0;
+                    for (int c = 0; c < cols; c++)
+                    {
+                        exact += (double)deq[c] * x[t * cols + c];
+                        scale += Math.Abs(deq[c] * x[t * cols + c]);
+                    }
+                    double tolerance = QuantizedDot.IsQuantizedPath(type) ? 0.01 * scale : 1e-5 * scale;
+                    Assert.True(Math.Abs(y[t * rows + row] - exact) <= tolerance + 1e-6, $"{type} token {t} row {row}: {y[t * rows + row]} vs {exact}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using SharpInfer.Kernels;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Tests.Kernels;
+
+/// <summary>
+/// The integer dot products against an independent reference: dequantize the weights and the 8-bit activations
+/// to floats and sum in double. Exact up to float rounding of the block scales.
+/// </summary>
+public unsafe class QuantizedDotTests
+{
+    public static TheoryData<GgmlType> Types => new()
+    {
+        GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL,
+        GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+    };
+
+    internal sealed class Case : IDisposable
+    {
+        public readonly int N;
+        public readonly byte[] Weights;
+        public readonly float[] Activations;
+        public readonly NativeBuffer<sbyte> Qs;
+        public readonly NativeBuffer<float> D;
+        public readonly NativeBuffer<int> Sums;
+        public readonly NativeBuffer<short> BSums;
+        public readonly Q8Row Row;
+
+        public Case(GgmlType type, int n, int seed)
+        {
+            N = n;
+            var r = new Random(seed);
+            var w = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 2 - 1) * (r.Next(8) == 0 ? 3 : 1)).ToArray();
+            Weights = new byte[GgmlTypeInfo.RowBytes(type, n)];
+            Quantize.Row(type, w, Weights);
+            Activations = Enumerable.Range(0, n).Select(_ => (float)(r.NextDouble() * 4 - 2)).ToArray();
+            Qs = new NativeBuffer<sbyte>(n);
+            D = new NativeBuffer<float>(n / 32 + 1);
+            Sums = new NativeBuffer<int>(n / 32 + 1);
+            BSums = new NativeBuffer<short>(n / 16 + 1);
+            Row = new Q8Row { Qs = Qs.Pointer, D = D.Pointer, Sums = Sums.Pointer, BSums = BSums.Pointer };
+            fixed (float* a = Activations)
+            {
+                if (QuantizedDot.UsesSuperBlocks(type)) ActivationQuantizer.Quantize256(a, n, Row);
+                else ActivationQuantizer.Quantize32(a, n, Row);
+            }
+        }
+
+        public double Reference(GgmlType type)
+        {
+            var w = new float[N];
+            Dequantize.Row(type, Weights, w);
+            int block = QuantizedDot.UsesSuperBlocks(type) ? 256 : 32;
+            double sum = 0;
+            for (int i = 0; i < N; i++) sum += (double)w[i] * (Qs.Pointer[i] * D.Pointer[i / block]);
+            return sum;
+        }
+
+        public double Scale(GgmlType type)
+        {
+            var w = new float[N];
+            Dequantize.Row(type, Weights, w);
+            double s = 0;
+            for (int i = 0; i < N; i++) s += Math.Abs(w[i] * Activations[i]);
+            return s;
+        }
+
+        public void Dispose()
+        {
+            Qs.Dispose();
+            D.Dispose();
+            Sums.Dispose();
+            BSums.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void ScalarDotEqualsDequantizedReference(GgmlType type)
+    {
+        int block = QuantizedDot.UsesSuperBlocks(type) ? 256 : 32;
+        for (int blocks = 1; blocks <= 6; blocks++)
+        {
+            using var c = new Case(type, blocks * block, blocks * 31 + (int)type);
+            fixed (byte* w = c.Weights)
+            {
+                float ours = QuantizedDot.ScalarFor(type)(w, c.Row, c.N);
+                double expected = c.Reference(type);
+                Assert.True(Math.Abs(ours - expected) <= 1e-5 * c.Scale(type) + 1e-6, $"{type} n={c.N}: {ours} vs {expected}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void QuantizedActivationsTrackTheFloatDotProduct(GgmlType type)
+    {
+        int block = QuantizedDot.UsesSuperBlocks(type) ? 256 : 32;
+        using var c = new Case(type, block * 8, 77);
+        var w = new float[c.N];
+        Dequantize.Row(type, c.Weights, w);
+        double exact = 0;
+        for (int i = 0; i < c.N; i++) exact += (double)w[i] * c.Activations[i];
+        fixed (byte* wp = c.Weights)
+        {
+            float ours = QuantizedDot.For(type)(wp, c.Row, c.N);
+            // 8-bit activations lose at most ~1/254 of each block's range.
+            Assert.True(Math.Abs(ours - exact) <= 0.01 * c.Scale(type), $"{type}: {ours} vs {exact}");
+        }
+    }
+}
