@@ -34,7 +34,7 @@ public sealed class Generator(InferenceContext context)
         var tokenizer = Context.Model.Tokenizer;
         int seq = options.Sequence;
         var kv = Context.Kv;
-        int capacity = kv.StreamOf(seq).Cells.Size;
+        int capacity = kv.Main.StreamOf(seq).Cells.Size;
         if (promptTokens.Length == 0) throw new ArgumentException("the prompt is empty (no tokens)");
         if (promptTokens.Length > capacity)
         {
@@ -87,7 +87,7 @@ public sealed class Generator(InferenceContext context)
             }
             if (options.MaxTokens >= 0 && generated.Count >= options.MaxTokens) break;
 
-            if (kv.StreamOf(seq).Cells.Used >= capacity)
+            if (kv.Main.StreamOf(seq).Cells.Used >= capacity)
             {
                 if (!options.ContextShift)
                 {

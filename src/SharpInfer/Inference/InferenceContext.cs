@@ -13,7 +13,8 @@ namespace SharpInfer.Inference;
 public sealed unsafe class InferenceContext : IDisposable
 {
     private readonly LlamaForwardPass _pass;
-    private readonly int[] _streams, _cells, _primary, _outputs;
+    private readonly int[] _primary, _outputs;
+    private readonly KvPlacement _placement;
     private NativeBuffer<float> _logits;
     private int[] _outputRowOfToken = [];
     private int _outputCount;
@@ -28,18 +29,17 @@ public sealed unsafe class InferenceContext : IDisposable
         Pool = new ComputePool(options.ResolvedThreads);
         try
         {
-            Kv = new KvCache.KvCache(new KvCacheOptions
+            int ubatch = Math.Min(options.MicroBatchSize, ctx);
+            Kv = new KvCacheSet(new KvCacheOptions
             {
                 Cells = ctx,
                 TypeK = options.TypeK,
                 TypeV = options.TypeV,
                 MaxSequences = options.MaxSequences,
                 Unified = options.UnifiedKv,
-            }, model.Network.KvLayout);
-            int ubatch = Math.Min(options.MicroBatchSize, ctx);
+            }, model.Network.KvLayout, ubatch);
             _pass = new LlamaForwardPass(model.Network, ubatch, ubatch, Pool);
-            _streams = new int[ctx];
-            _cells = new int[ctx];
+            _placement = new KvPlacement(Kv.Groups.Count, ctx);
             _primary = new int[ubatch];
             _outputs = new int[ubatch];
             _logits = new NativeBuffer<float>((long)Math.Max(1, options.MaxSequences) * hp.VocabSize);
@@ -59,7 +59,7 @@ public sealed unsafe class InferenceContext : IDisposable
     public ContextOptions Options { get; }
 
     /// <summary>The KV cache.</summary>
-    public KvCache.KvCache Kv { get; }
+    public KvCacheSet Kv { get; }
 
     /// <summary>The compute threads.</summary>
     public ComputePool Pool { get; }
@@ -80,11 +80,11 @@ public sealed unsafe class InferenceContext : IDisposable
         int n = batch.Count;
         if (n == 0) return;
         Validate(batch);
-        if (n > _streams.Length) throw new KvCacheFullException(n, Kv.Capacity - Kv.Used, Kv.Capacity);
-        if (Kv.HasPendingShift) KShift.Apply(Kv, Model.Network.RopeParameters, Model.Network.HyperParameters.HeadDimK, Pool);
+        if (n > _placement.Capacity) throw new KvCacheFullException(n, Kv.Capacity - Kv.Used, Kv.Capacity);
+        if (Kv.HasPendingShift) Kv.ApplyKShift(Model.Network.RopeParameters, Model.Network.HyperParameters.HeadDimK, Pool);
 
         var view = new UBatchView(batch.Positions, batch.SeqStart, batch.SeqCount, batch.SeqIds);
-        Kv.Reserve(view, _streams, _cells);
+        Kv.Reserve(view, _placement);
 
         EnsureOutputs(batch.OutputCount, n);
         int vocab = VocabSize;
@@ -103,8 +103,8 @@ public sealed unsafe class InferenceContext : IDisposable
                 batch.Tokens.Slice(start, count),
                 batch.Positions.Slice(start, count),
                 _primary.AsSpan(0, count),
-                _streams.AsSpan(start, count),
-                _cells.AsSpan(start, count),
+                _placement,
+                start,
                 _outputs.AsSpan(0, outs));
             _pass.Run(fb, Kv, _logits.Pointer + (long)outputRow * vocab);
             outputRow += outs;
@@ -156,7 +156,7 @@ public sealed unsafe class InferenceContext : IDisposable
             foreach (int seq in batch.SequencesAt(i))
             {
                 if ((uint)seq >= (uint)Options.MaxSequences) throw new ArgumentException($"sequence id {seq} at batch index {i} is outside 0..{Options.MaxSequences - 1}");
-                int floor = last[seq] != int.MinValue ? last[seq] : Kv.StreamOf(seq).Cells.MaxPosition(seq);
+                int floor = last[seq] != int.MinValue ? last[seq] : Kv.SeqPosMax(seq);
                 if (positions[i] <= floor)
                 {
                     throw new ArgumentException($"position {positions[i]} of sequence {seq} at batch index {i} does not follow its last position {floor}; positions of a sequence must increase (remove cached positions first)");

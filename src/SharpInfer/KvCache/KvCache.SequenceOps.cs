@@ -72,8 +72,7 @@ public sealed partial class KvCache
             foreach (int c in cells) from.Cells.AddSequence(c, dst);
             return;
         }
-        int free = to.Cells.Size - to.Cells.Used;
-        if (free < cells.Length) throw new KvCacheFullException(cells.Length, free, to.Cells.Size);
+        CheckCopy(src, dst, p0, p1);
         foreach (int c in cells)
         {
             int target = FindFree(to.Cells);
@@ -81,6 +80,18 @@ public sealed partial class KvCache
             to.Cells.Occupy(target, from.Cells.Position(c), from.Cells.PendingShift(c));
             to.Cells.AddSequence(target, dst);
         }
+    }
+
+    /// <summary>Throws <see cref="KvCacheFullException"/> when copying between pools would not fit.</summary>
+    internal void CheckCopy(int src, int dst, int p0, int p1)
+    {
+        (p0, p1) = Range(p0, p1);
+        var from = StreamOf(src);
+        var to = StreamOf(dst);
+        if (src == dst || ReferenceEquals(from, to)) return;
+        int needed = Snapshot(from.Cells, src, p0, p1).Length;
+        int free = to.Cells.Size - to.Cells.Used;
+        if (free < needed) throw new KvCacheFullException(needed, free, to.Cells.Size);
     }
 
     /// <summary>Keeps only <paramref name="seq"/>: every other sequence is removed from every cell.</summary>
@@ -129,18 +140,26 @@ public sealed partial class KvCache
         Reposition(seq, p0, p1, pos => pos / divisor);
     }
 
-    private void Reposition(int seq, int p0, int p1, Func<int, int> map)
+    /// <summary>Throws <see cref="KvCacheFullException"/> when moving these positions would need more cell copies than there is room for.</summary>
+    internal void CheckReposition(int seq, int p0, int p1, Func<int, int> map)
     {
-        var stream = StreamOf(seq);
-        var pool = stream.Cells;
-        var cells = Snapshot(pool, seq, p0, p1).ToArray();
+        (p0, p1) = Range(p0, p1);
+        var pool = StreamOf(seq).Cells;
         int copies = 0;
-        foreach (int c in cells)
+        foreach (int c in Snapshot(pool, seq, p0, p1))
         {
             if (map(pool.Position(c)) >= 0 && pool.SequenceCount(c) > 1) copies++;
         }
         int free = pool.Size - pool.Used;
         if (copies > free) throw new KvCacheFullException(copies, free, pool.Size);
+    }
+
+    private void Reposition(int seq, int p0, int p1, Func<int, int> map)
+    {
+        CheckReposition(seq, p0, p1, map);
+        var stream = StreamOf(seq);
+        var pool = stream.Cells;
+        var cells = Snapshot(pool, seq, p0, p1).ToArray();
         foreach (int c in cells)
         {
             int pos = pool.Position(c);

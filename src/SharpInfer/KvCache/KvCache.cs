@@ -165,6 +165,19 @@ public sealed unsafe partial class KvCache : IDisposable
     /// </summary>
     public void Reserve(UBatchView batch, Span<int> streams, Span<int> cells)
     {
+        Plan(batch, streams, cells);
+        Commit(batch, streams, cells);
+    }
+
+    private readonly List<(int Stream, int Cell, int Seq)> _prunes = new();
+    private readonly Dictionary<(int Stream, int Cell), int> _pruneCounts = new();
+
+    /// <summary>
+    /// Chooses cells for a batch without changing anything: free cells, plus (in a sliding-window cache) cells that
+    /// no token of the batch or after it can see any more. Throws <see cref="KvCacheFullException"/> when they do not suffice.
+    /// </summary>
+    internal void Plan(UBatchView batch, Span<int> streams, Span<int> cells)
+    {
         int n = batch.Count;
         for (int i = 0; i < n; i++)
         {
@@ -179,41 +192,127 @@ public sealed unsafe partial class KvCache : IDisposable
             }
             streams[i] = stream;
         }
-        // Plan: pick free cells per pool, scanning from the pool's head and wrapping once.
-        Span<int> scan = _streams.Length <= 256 ? stackalloc int[_streams.Length] : new int[_streams.Length];
-        for (int s = 0; s < _streams.Length; s++) scan[s] = _streams[s].Cells.Head;
-        Span<int> taken = _streams.Length <= 256 ? stackalloc int[_streams.Length] : new int[_streams.Length];
-        for (int i = 0; i < n; i++)
+        PlanPrunes(batch);
+        for (int s = 0; s < _streams.Length; s++)
         {
-            var pool = _streams[streams[i]].Cells;
-            int cell = -1;
-            while (taken[streams[i]] < pool.Size)
+            var pool = _streams[s].Cells;
+            int scan = pool.Head, looked = 0;
+            for (int i = 0; i < n; i++)
             {
-                int c = scan[streams[i]];
-                scan[streams[i]] = (c + 1) % pool.Size;
-                taken[streams[i]]++;
-                if (pool.IsFree(c))
+                if (streams[i] != s) continue;
+                int cell = -1;
+                while (looked < pool.Size)
                 {
-                    cell = c;
-                    break;
+                    int c = scan;
+                    scan = (scan + 1) % pool.Size;
+                    looked++;
+                    if (pool.IsFree(c) || WillBeFreed(s, c))
+                    {
+                        cell = c;
+                        break;
+                    }
                 }
+                if (cell < 0)
+                {
+                    int needed = 0;
+                    for (int j = 0; j < n; j++) if (streams[j] == s) needed++;
+                    int free = pool.Size - pool.Used + CountFreed(s);
+                    throw new KvCacheFullException(needed, free, pool.Size);
+                }
+                cells[i] = cell;
             }
-            if (cell < 0)
-            {
-                int needed = 0;
-                for (int j = 0; j < n; j++) if (streams[j] == streams[i]) needed++;
-                throw new KvCacheFullException(needed, pool.Size - pool.Used, pool.Size);
-            }
-            cells[i] = cell;
         }
-        // Commit.
-        for (int i = 0; i < n; i++)
+    }
+
+    /// <summary>Applies a successful <see cref="Plan"/>: prunes out-of-window cells, then occupies the chosen ones.</summary>
+    internal void Commit(UBatchView batch, ReadOnlySpan<int> streams, ReadOnlySpan<int> cells)
+    {
+        foreach (var (stream, cell, seq) in _prunes) _streams[stream].Cells.RemoveSequence(cell, seq);
+        _prunes.Clear();
+        for (int i = 0; i < batch.Count; i++)
         {
             var pool = _streams[streams[i]].Cells;
             pool.Occupy(cells[i], batch.Positions[i]);
             for (int k = 0; k < batch.SeqCount[i]; k++) pool.AddSequence(cells[i], batch.SeqIds[batch.SeqStart[i] + k]);
             pool.Head = (cells[i] + 1) % pool.Size;
         }
+    }
+
+    /// <summary>
+    /// In a sliding-window cache, lists (cell, sequence) pairs that the earliest new token of each sequence in the
+    /// batch can no longer see: positions only grow, so nothing after it will see them either.
+    /// </summary>
+    private void PlanPrunes(UBatchView batch)
+    {
+        _prunes.Clear();
+        _pruneCounts.Clear();
+        if (Options.SlidingWindow <= 0) return;
+        Span<int> first = stackalloc int[KvCells.MaxSequences];
+        first.Fill(int.MaxValue);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            for (int k = 0; k < batch.SeqCount[i]; k++)
+            {
+                int seq = batch.SeqIds[batch.SeqStart[i] + k];
+                first[seq] = Math.Min(first[seq], batch.Positions[i]);
+            }
+        }
+        for (int seq = 0; seq < KvCells.MaxSequences; seq++)
+        {
+            if (first[seq] == int.MaxValue) continue;
+            int stream = StreamIndexOf(seq);
+            var pool = _streams[stream].Cells;
+            int lowest = LowestVisible(first[seq]);
+            var list = pool.CellsOf(seq);
+            var positions = pool.PositionsOf(seq);
+            for (int j = 0; j < list.Length && positions[j] < lowest; j++)
+            {
+                _prunes.Add((stream, list[j], seq));
+                _pruneCounts[(stream, list[j])] = _pruneCounts.GetValueOrDefault((stream, list[j])) + 1;
+            }
+        }
+    }
+
+    private bool WillBeFreed(int stream, int cell) =>
+        _pruneCounts.Count > 0 && _pruneCounts.TryGetValue((stream, cell), out int removed) && removed == _streams[stream].Cells.SequenceCount(cell);
+
+    private int CountFreed(int stream)
+    {
+        int count = 0;
+        foreach (var ((s, c), _) in _pruneCounts) if (s == stream && WillBeFreed(s, c)) count++;
+        return count;
+    }
+
+    /// <summary>The lowest position a token at <paramref name="pos"/> sees (0 without a window).</summary>
+    public int LowestVisible(int pos) => Options.SlidingWindow <= 0 ? 0 : Options.WindowType switch
+    {
+        SlidingWindowType.Chunked => pos / Options.SlidingWindow * Options.SlidingWindow,
+        _ => pos - Options.SlidingWindow + 1,
+    };
+
+    /// <summary>
+    /// The cells a token of <paramref name="seq"/> at <paramref name="pos"/> attends to: a slice of the sequence's
+    /// position-sorted cell list (causal, and inside the window when there is one). Valid until the cache changes.
+    /// </summary>
+    public ReadOnlySpan<int> VisibleCells(int seq, int pos)
+    {
+        var cells = StreamOf(seq).Cells;
+        var positions = cells.PositionsOf(seq);
+        int hi = UpperBound(positions, pos);
+        int lo = Options.SlidingWindow > 0 ? UpperBound(positions, LowestVisible(pos) - 1) : 0;
+        return cells.CellsOf(seq)[lo..hi];
+    }
+
+    private static int UpperBound(ReadOnlySpan<int> sorted, int value)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] <= value) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 
     /// <summary>Writes a token's key row (f32, KWidth values) into its cell, converting to the storage type.</summary>

@@ -20,9 +20,24 @@ public sealed record KvCacheOptions
     /// <summary>One pool for all sequences (true) or one pool per sequence (false).</summary>
     public bool Unified { get; init; } = true;
 
+    /// <summary>Attention window of the layers in this cache (0: full attention).</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>How the window is measured (ignored when <see cref="SlidingWindow"/> is 0).</summary>
+    public SlidingWindowType WindowType { get; init; } = SlidingWindowType.Standard;
+
     /// <summary>Types a cache can store keys and values in.</summary>
     public static IReadOnlyList<GgmlType> SupportedTypes { get; } =
         [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL];
+}
+
+/// <summary>How a sliding attention window limits what a token at position p sees.</summary>
+public enum SlidingWindowType
+{
+    /// <summary>Positions p0 with p − p0 &lt; window (Mistral, Gemma 2).</summary>
+    Standard,
+    /// <summary>Positions in the same chunk: p0 ≥ ⌊p / window⌋ · window (Llama 4).</summary>
+    Chunked,
 }
 
 /// <summary>Per-layer widths of the cached rows (a layer may have no V: latent caches store one row for both).</summary>

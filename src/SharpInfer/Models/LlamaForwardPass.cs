@@ -9,15 +9,18 @@ namespace SharpInfer.Models;
 /// <summary>The tokens of one forward pass with the cache cells assigned to them.</summary>
 public readonly ref struct ForwardBatch
 {
-    /// <summary>Creates the description; all spans have one entry per token except <paramref name="outputs"/>.</summary>
+    /// <summary>
+    /// Creates the description; spans have one entry per token except <paramref name="outputs"/>. The tokens' cells are
+    /// <paramref name="placement"/>'s entries from <paramref name="placementOffset"/> on.
+    /// </summary>
     public ForwardBatch(ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences,
-        ReadOnlySpan<int> streams, ReadOnlySpan<int> cells, ReadOnlySpan<int> outputs)
+        KvPlacement placement, int placementOffset, ReadOnlySpan<int> outputs)
     {
         Tokens = tokens;
         Positions = positions;
         Sequences = sequences;
-        Streams = streams;
-        Cells = cells;
+        Placement = placement;
+        PlacementOffset = placementOffset;
         Outputs = outputs;
     }
 
@@ -27,10 +30,10 @@ public readonly ref struct ForwardBatch
     public ReadOnlySpan<int> Positions { get; }
     /// <summary>The sequence whose cells each token attends to.</summary>
     public ReadOnlySpan<int> Sequences { get; }
-    /// <summary>Cache pool of each token.</summary>
-    public ReadOnlySpan<int> Streams { get; }
-    /// <summary>Cache cell of each token.</summary>
-    public ReadOnlySpan<int> Cells { get; }
+    /// <summary>Cells of the tokens in every cache group.</summary>
+    public KvPlacement Placement { get; }
+    /// <summary>Index of the first token in <see cref="Placement"/>.</summary>
+    public int PlacementOffset { get; }
     /// <summary>Indices (into the batch) of the tokens whose logits are wanted, in output order.</summary>
     public ReadOnlySpan<int> Outputs { get; }
 }
@@ -48,10 +51,11 @@ public sealed unsafe class LlamaForwardPass : IDisposable
     private readonly ComputePool _pool;
     private readonly MatMul _matmul;
     private readonly NativeBuffer<float> _x, _xn, _q, _k, _v, _attn, _tmp, _gate, _up, _rope, _attnScratch, _outHidden;
-    private readonly int[] _visible;
-    private readonly int[] _tokenStream, _tokenSeq, _tokenCell, _tokenPos, _tokenIds, _outputIndex;
+    private readonly int[] _tokenSeq, _tokenPos, _tokenIds, _outputIndex;
     private readonly GCHandle _self;
-    private KvCache.KvCache? _cache;
+    private KvCacheSet? _cache;
+    private KvPlacement? _placement;
+    private int _placementOffset;
     private int _layer, _tokens;
     private Operation _op;
 
@@ -80,10 +84,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         _rope = new NativeBuffer<float>((long)maxTokens * _hp.Rope.Dims);
         _attnScratch = new NativeBuffer<float>((long)pool.ThreadCount * Kernels.Attention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV));
         _outHidden = new NativeBuffer<float>((long)maxOutputs * d);
-        _visible = new int[maxTokens];
-        _tokenStream = new int[maxTokens];
         _tokenSeq = new int[maxTokens];
-        _tokenCell = new int[maxTokens];
         _tokenPos = new int[maxTokens];
         _tokenIds = new int[maxTokens];
         _outputIndex = new int[maxOutputs];
@@ -104,22 +105,20 @@ public sealed unsafe class LlamaForwardPass : IDisposable
     /// sequence in the same batch see each other causally). Logits of the requested tokens go to
     /// <paramref name="logits"/>, one row of VocabSize per output.
     /// </summary>
-    public void Run(in ForwardBatch batch, KvCache.KvCache cache, float* logits)
+    public void Run(in ForwardBatch batch, KvCacheSet cache, float* logits)
     {
         int n = batch.Tokens.Length;
         if (n == 0) return;
         if (n > MaxTokens) throw new ArgumentException($"micro-batch of {n} tokens exceeds the {MaxTokens} this pass was sized for");
         if (batch.Outputs.Length > MaxOutputs) throw new ArgumentException($"{batch.Outputs.Length} logit rows exceed the {MaxOutputs} this pass was sized for");
         _cache = cache;
+        _placement = batch.Placement;
+        _placementOffset = batch.PlacementOffset;
         _tokens = n;
-        batch.Streams.CopyTo(_tokenStream);
         batch.Sequences.CopyTo(_tokenSeq);
-        batch.Cells.CopyTo(_tokenCell);
         batch.Positions.CopyTo(_tokenPos);
         batch.Tokens.CopyTo(_tokenIds);
         Parallel(Operation.Embed, n);
-
-        for (int i = 0; i < n; i++) _visible[i] = VisibleCount(cache, _tokenStream[i], _tokenSeq[i], _tokenPos[i]);
 
         int d = _hp.EmbeddingLength;
         var weights = _model.Weights;
@@ -161,19 +160,6 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         batch.Outputs.CopyTo(_outputIndex);
         Parallel(Operation.OutputNorm, outputs);
         _matmul.Multiply(_pool, weights.Output, _outHidden.Pointer, outputs, logits);
-    }
-
-    private static int VisibleCount(KvCache.KvCache cache, int stream, int seq, int pos)
-    {
-        var positions = cache.Stream(stream).Cells.PositionsOf(seq);
-        int lo = 0, hi = positions.Length;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (positions[mid] <= pos) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 
     private static void AddBias(float* y, float* bias, int tokens, int width)
@@ -222,17 +208,20 @@ public sealed unsafe class LlamaForwardPass : IDisposable
                 float* k = _k.Pointer + (long)index * _hp.KWidth;
                 Rope.Apply(q, _hp.HeadCount, _hp.HeadDimK, cache, _hp.Rope.Dims, _hp.Rope.NeoX);
                 Rope.Apply(k, _hp.KvHeadCount, _hp.HeadDimK, cache, _hp.Rope.Dims, _hp.Rope.NeoX);
-                _cache!.StoreK(_tokenStream[index], _layer, _tokenCell[index], k);
-                _cache.StoreV(_tokenStream[index], _layer, _tokenCell[index], _v.Pointer + (long)index * _hp.VWidth);
+                var (group, g, local) = _cache!.Layer(_layer);
+                int slot = _placementOffset + index;
+                group.StoreK(_placement!.Streams[g][slot], local, _placement.Cells[g][slot], k);
+                group.StoreV(_placement.Streams[g][slot], local, _placement.Cells[g][slot], _v.Pointer + (long)index * _hp.VWidth);
                 break;
             }
             case Operation.Attention:
             {
                 int token = index / _hp.KvHeadCount, kvHead = index % _hp.KvHeadCount;
-                var stream = _cache!.Stream(_tokenStream[token]);
-                var view = new KvLayerView(stream.KRow(_layer, 0), stream.KRowBytes[_layer], stream.TypeK,
-                    stream.VRow(_layer, 0), stream.VRowBytes[_layer], stream.TypeV);
-                var cells = stream.Cells.CellsOf(_tokenSeq[token])[.._visible[token]];
+                var (group, _, local) = _cache!.Layer(_layer);
+                var stream = group.StreamOf(_tokenSeq[token]);
+                var view = new KvLayerView(stream.KRow(local, 0), stream.KRowBytes[local], stream.TypeK,
+                    stream.VRow(local, 0), stream.VRowBytes[local], stream.TypeV);
+                var cells = group.VisibleCells(_tokenSeq[token], _tokenPos[token]);
                 int g = _hp.GroupSize;
                 float* q = _q.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimK;
                 float* o = _attn.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimV;

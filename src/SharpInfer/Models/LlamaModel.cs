@@ -30,9 +30,9 @@ public sealed class LlamaModel : IDisposable
     /// <summary>Scale applied to attention scores (1/√head_dim).</summary>
     public float AttentionScale { get; }
 
-    /// <summary>Shapes of the KV cache rows, one per layer.</summary>
-    public IReadOnlyList<KvLayerShape> KvLayout =>
-        Enumerable.Repeat(new KvLayerShape(HyperParameters.KWidth, HyperParameters.VWidth, HyperParameters.HeadDimK, HyperParameters.HeadDimV), HyperParameters.LayerCount).ToArray();
+    /// <summary>KV cache rows and attention windows, one per layer (Llama attends to the full context in every layer).</summary>
+    public IReadOnlyList<KvLayerSpec> KvLayout =>
+        Enumerable.Repeat(new KvLayerSpec(new KvLayerShape(HyperParameters.KWidth, HyperParameters.VWidth, HyperParameters.HeadDimK, HyperParameters.HeadDimV)), HyperParameters.LayerCount).ToArray();
 
     /// <summary>Reads hyper-parameters and binds weights; every problem is a <see cref="ModelLoadException"/>.</summary>
     public static LlamaModel Load(GgufFile file)
