@@ -12,5 +12,7 @@ internal static class CommandSet
         TokenizeCommand.Create(io),
         RunCommand.Create(io),
         LogitsCommand.Create(io),
+        KvSizeCommand.Create(io),
+        KvQualityCommand.Create(io),
     ];
 }

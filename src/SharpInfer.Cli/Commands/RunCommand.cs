@@ -31,7 +31,10 @@ internal static class RunCommand
         var contextShift = new Option<bool>("--context-shift") { Description = "when the context is full, discard older tokens and continue" };
         var keep = new Option<int>("--keep") { Description = "tokens from the start kept by a context shift (BOS included; -1: the whole prompt)" };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "do not stop at end-of-generation tokens" };
-        var command = new Command("run", "Generate text from a prompt") { prompt, file, tokens, temp, topK, topP, minP, typical, repeat, repeatLastN, frequency, presence, seed, stop, json, contextShift, keep, ignoreEos };
+        var parallel = new Option<int>("--parallel", "-np") { Description = "continuations of the prompt decoded together (prefix shared, seed + i each)", DefaultValueFactory = _ => 1 };
+        var unified = new Option<bool>("--kv-unified") { Description = "one KV pool for all sequences (false: one pool each)", DefaultValueFactory = _ => true };
+        var promptCache = new Option<string?>("--prompt-cache") { Description = "file to reuse the evaluated prompt from (and to save it to)" };
+        var command = new Command("run", "Generate text from a prompt") { prompt, file, tokens, temp, topK, topP, minP, typical, repeat, repeatLastN, frequency, presence, seed, stop, json, contextShift, keep, ignoreEos, parallel, unified, promptCache };
         common.AddTo(command);
         command.SetAction(parse =>
         {
@@ -53,7 +56,9 @@ internal static class RunCommand
             sampling.Validate();
             int n = parse.GetValue(tokens);
             if (n < -1) throw new ArgumentException($"-n must be -1 or more (got {n})");
-            var contextOptions = common.ContextOptions(parse, GgmlType.F16);
+            int sequences = parse.GetValue(parallel);
+            if (sequences is < 1 or > 256) throw new ArgumentException($"--parallel must be 1..256 (got {sequences})");
+            var contextOptions = common.ContextOptions(parse, GgmlType.F16, sequences, parse.GetValue(unified));
 
             using var model = CommonOptions.LoadModel(parse.GetValue(common.Model)!, io, out double loadMs);
             int promptTokens = model.Tokenizer.Tokenize(text, true, true).Length;
@@ -66,6 +71,7 @@ internal static class RunCommand
             bool asJson = parse.GetValue(json);
             if (!asJson) io.Err.WriteLine(context.Kv.Describe());
             var generator = new Generator(context);
+            generator.Warning += w => io.Err.WriteLine($"warning: {w}");
             generator.ContextShifted += (kept, discarded) =>
             {
                 if (!asJson) io.Err.WriteLine($"context shift: kept {kept}, discarded {discarded}");
@@ -78,8 +84,18 @@ internal static class RunCommand
                 ContextShift = parse.GetValue(contextShift),
                 Keep = parse.GetValue(keep),
                 StopAtEndOfGeneration = !parse.GetValue(ignoreEos),
+                PromptCachePath = parse.GetValue(promptCache),
             };
+            if (sequences > 1)
+            {
+                if (options.ContextShift) throw new ArgumentException("--context-shift works with one sequence only");
+                if (options.PromptCachePath is not null) throw new ArgumentException("--prompt-cache works with one sequence only");
+                var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
+                WriteParallel(io, results, loadMs, asJson);
+                return 0;
+            }
             var result = generator.Generate(text, options, asJson ? null : piece => io.Out.Write(piece), io.Cancellation);
+            if (!asJson && result.PromptTokensReused > 0) io.Err.WriteLine($"prompt cache: reused {result.PromptTokensReused} of {result.PromptTokens.Length} prompt tokens");
             var t = result.Timings;
             if (asJson)
             {
@@ -98,6 +114,44 @@ internal static class RunCommand
             return 0;
         });
         return command;
+    }
+
+    private static void WriteParallel(CliIO io, GenerationResult[] results, double loadMs, bool asJson)
+    {
+        if (asJson)
+        {
+            var payload = results.Select((r, i) => new Dictionary<string, object?>
+            {
+                ["sequence"] = i,
+                ["generated_tokens"] = r.GeneratedTokens,
+                ["text"] = r.Text,
+                ["stop_reason"] = Name(r.StopReason),
+                ["seed"] = r.Seed,
+            }).ToList();
+            var t0 = results[0].Timings;
+            int total = results.Sum(r => r.GeneratedTokens.Length);
+            io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["prompt_tokens"] = results[0].PromptTokens,
+                ["sequences"] = payload,
+                ["timings"] = new Dictionary<string, double>
+                {
+                    ["load_ms"] = Math.Round(loadMs, 3),
+                    ["prompt_ms"] = Math.Round(t0.PromptMs, 3),
+                    ["gen_ms"] = Math.Round(t0.GenerationMs, 3),
+                    ["gen_tps"] = t0.GenerationMs > 0 ? Math.Round(total / (t0.GenerationMs / 1000), 3) : 0,
+                },
+            }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            return;
+        }
+        for (int i = 0; i < results.Length; i++)
+        {
+            io.Out.WriteLine($"[{i}] {results[i].Text}");
+        }
+        var t = results[0].Timings;
+        int generated = results.Sum(r => r.GeneratedTokens.Length);
+        io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"load: {loadMs:F0} ms | prompt: {t.PromptTokens} tokens in {t.PromptMs:F1} ms | generation: {generated} tokens over {results.Length} sequences in {t.GenerationMs:F1} ms ({generated / Math.Max(1e-9, t.GenerationMs / 1000):F1} t/s aggregate)"));
     }
 
     public static string Name(StopReason reason) => reason switch

@@ -49,6 +49,12 @@ public sealed record GenerationOptions
 
     /// <summary>The sequence id to generate in.</summary>
     public int Sequence { get; init; }
+
+    /// <summary>
+    /// A prompt cache file: when it holds a state whose tokens share a prefix with this prompt, that prefix is restored
+    /// instead of evaluated; after the prompt is evaluated the file is (re)written. Like llama.cpp's --prompt-cache.
+    /// </summary>
+    public string? PromptCachePath { get; init; }
 }
 
 /// <summary>Durations and rates of one generation.</summary>
@@ -69,4 +75,8 @@ public sealed record GenerationResult(
     StopReason StopReason,
     GenerationTimings Timings,
     int ContextShifts,
-    ulong Seed);
+    ulong Seed)
+{
+    /// <summary>Prompt tokens restored from a prompt cache instead of evaluated.</summary>
+    public int PromptTokensReused { get; init; }
+}

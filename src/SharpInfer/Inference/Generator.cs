@@ -21,6 +21,9 @@ public sealed class Generator(InferenceContext context)
     /// <summary>Observes each context shift (tokens kept, tokens discarded).</summary>
     public event Action<int, int>? ContextShifted;
 
+    /// <summary>Receives non-fatal problems (an unusable prompt cache, for instance).</summary>
+    public event Action<string>? Warning;
+
     /// <summary>Generates a continuation of <paramref name="prompt"/>, calling <paramref name="onText"/> with each new piece.</summary>
     public GenerationResult Generate(string prompt, GenerationOptions options, Action<string>? onText = null, CancellationToken cancellation = default)
     {
@@ -44,7 +47,9 @@ public sealed class Generator(InferenceContext context)
         foreach (int t in promptTokens) sampler.Accept(t);
 
         var clock = Stopwatch.StartNew();
-        int past = Prefill(promptTokens, seq, cancellation);
+        int reused = options.PromptCachePath is { } cachePath ? RestorePromptCache(cachePath, promptTokens, seq) : 0;
+        int past = Prefill(promptTokens.AsSpan(reused).ToArray(), seq, cancellation);
+        if (options.PromptCachePath is { } savePath && reused < promptTokens.Length) SavePromptCache(savePath, promptTokens, seq);
         double promptMs = clock.Elapsed.TotalMilliseconds;
 
         int keep = options.Keep < 0 ? promptTokens.Length : Math.Min(options.Keep, promptTokens.Length);
@@ -118,8 +123,171 @@ public sealed class Generator(InferenceContext context)
             text.Append(tail);
             onText?.Invoke(tail);
         }
-        var timings = new GenerationTimings(promptMs, promptTokens.Length, clock.Elapsed.TotalMilliseconds, generated.Count);
-        return new GenerationResult(promptTokens, generated.ToArray(), text.ToString(), reason, timings, shifts, sampler.Seed);
+        var timings = new GenerationTimings(promptMs, promptTokens.Length - reused, clock.Elapsed.TotalMilliseconds, generated.Count);
+        return new GenerationResult(promptTokens, generated.ToArray(), text.ToString(), reason, timings, shifts, sampler.Seed) { PromptTokensReused = reused };
+    }
+
+    /// <summary>
+    /// Restores the longest cached prefix of the prompt into <paramref name="seq"/> (always leaving at least the last
+    /// prompt token to evaluate, since its logits are needed); returns how many tokens were restored.
+    /// </summary>
+    private int RestorePromptCache(string path, int[] prompt, int seq)
+    {
+        if (!File.Exists(path)) return 0;
+        if (Context.Kv.SeqPosMax(seq) >= 0)
+        {
+            Warning?.Invoke($"prompt cache {path} not used: sequence {seq} is not empty");
+            return 0;
+        }
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var restored = Context.LoadState(stream, seq);
+            int common = 0;
+            while (common < restored.Tokens.Length && common < prompt.Length && restored.Tokens[common] == prompt[common]) common++;
+            int reuse = Math.Min(common, prompt.Length - 1);
+            Context.Kv.SeqRemove(seq, reuse, -1);
+            return reuse;
+        }
+        catch (Exception e) when (e is KvStateException or IOException or UnauthorizedAccessException)
+        {
+            Warning?.Invoke($"prompt cache {path} not used: {e.Message}");
+            return 0;
+        }
+    }
+
+    private void SavePromptCache(string path, int[] prompt, int seq)
+    {
+        try
+        {
+            string temp = path + ".tmp-" + Environment.ProcessId;
+            using (var stream = File.Create(temp)) Context.SaveState(stream, seq, prompt);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Warning?.Invoke($"prompt cache {path} not written: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Generates <paramref name="count"/> continuations of one prompt at once: the prompt is evaluated once in sequence 0
+    /// and shared with sequences 1..count−1 by copying cell tags (no bytes); then every step decodes one token of
+    /// each unfinished sequence in a single batch. Sequence i samples with seed + i (or its own random seed).
+    /// <paramref name="onText"/> receives (sequence, piece).
+    /// </summary>
+    public GenerationResult[] GenerateParallel(string prompt, int count, GenerationOptions options, Action<int, string>? onText = null, CancellationToken cancellation = default)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), "at least one sequence");
+        if (count > Context.Options.MaxSequences) throw new ArgumentException($"{count} parallel sequences need a context created with MaxSequences ≥ {count} (it has {Context.Options.MaxSequences})");
+        if (count == 1) return [Generate(prompt, options, piece => onText?.Invoke(0, piece), cancellation)];
+        var tokenizer = Context.Model.Tokenizer;
+        var promptTokens = tokenizer.Tokenize(prompt, options.AddSpecial, options.ParseSpecial);
+        var kv = Context.Kv;
+        int capacity = kv.Main.StreamOf(0).Cells.Size;
+        if (promptTokens.Length == 0) throw new ArgumentException("the prompt is empty (no tokens)");
+        if (promptTokens.Length > capacity) throw new ArgumentException($"the prompt is {promptTokens.Length} tokens but the context holds {capacity}");
+
+        var clock = Stopwatch.StartNew();
+        int past = Prefill(promptTokens, 0, cancellation);
+        var firstLogits = Context.GetOutputLogits(0).ToArray();
+        for (int s = 1; s < count; s++) kv.SeqCopy(0, s, -1, -1);
+        double promptMs = clock.Elapsed.TotalMilliseconds;
+
+        var samplers = new Sampler[count];
+        var generated = new List<int>[count];
+        var texts = new System.Text.StringBuilder[count];
+        var decoders = new Utf8StreamDecoder[count];
+        var stops = new StopStringMatcher[count];
+        var reasons = new StopReason?[count];
+        var logits = new float[count][];
+        for (int s = 0; s < count; s++)
+        {
+            var sampling = options.Sampling.Seed is { } seed ? options.Sampling with { Seed = seed + (ulong)s } : options.Sampling;
+            samplers[s] = new Sampler(sampling, Context.VocabSize, capacity);
+            foreach (int t in promptTokens) samplers[s].Accept(t);
+            generated[s] = new List<int>();
+            texts[s] = new System.Text.StringBuilder();
+            decoders[s] = new Utf8StreamDecoder();
+            stops[s] = new StopStringMatcher(options.StopStrings);
+            logits[s] = (float[])firstLogits.Clone();
+        }
+        var batch = new Batch(count);
+        var rowOf = new int[count];
+        clock.Restart();
+        while (true)
+        {
+            batch.Clear();
+            for (int s = 0; s < count; s++)
+            {
+                if (reasons[s] is not null) continue;
+                if (cancellation.IsCancellationRequested)
+                {
+                    reasons[s] = StopReason.Cancelled;
+                    continue;
+                }
+                int token = samplers[s].Sample(logits[s]);
+                samplers[s].Accept(token);
+                generated[s].Add(token);
+                if (options.StopAtEndOfGeneration && tokenizer.IsEndOfGeneration(token))
+                {
+                    reasons[s] = StopReason.EndOfGeneration;
+                    continue;
+                }
+                string piece = stops[s].Push(decoders[s].Push(tokenizer.TokenToPiece(token)));
+                if (piece.Length > 0)
+                {
+                    texts[s].Append(piece);
+                    onText?.Invoke(s, piece);
+                }
+                if (stops[s].Stopped)
+                {
+                    reasons[s] = StopReason.StopString;
+                    continue;
+                }
+                if (options.MaxTokens >= 0 && generated[s].Count >= options.MaxTokens)
+                {
+                    reasons[s] = StopReason.TokenLimit;
+                    continue;
+                }
+                rowOf[s] = batch.Count;
+                batch.Add(token, past, s, true);
+            }
+            if (batch.Count == 0) break;
+            if (kv.Main.StreamOf(0).Cells.Used + batch.Count > capacity && kv.Options.Unified)
+            {
+                for (int s = 0; s < count; s++) reasons[s] ??= StopReason.ContextFull;
+                break;
+            }
+            try
+            {
+                Context.Decode(batch);
+            }
+            catch (SharpInfer.KvCache.KvCacheFullException)
+            {
+                for (int s = 0; s < count; s++) reasons[s] ??= StopReason.ContextFull;
+                break;
+            }
+            past++;
+            for (int s = 0; s < count; s++)
+            {
+                if (reasons[s] is null) Context.GetOutputLogits(rowOf[s]).CopyTo(logits[s]);
+            }
+        }
+        double genMs = clock.Elapsed.TotalMilliseconds;
+        var results = new GenerationResult[count];
+        for (int s = 0; s < count; s++)
+        {
+            string tail = stops[s].Push(decoders[s].Flush()) + stops[s].Flush();
+            if (tail.Length > 0)
+            {
+                texts[s].Append(tail);
+                onText?.Invoke(s, tail);
+            }
+            var timings = new GenerationTimings(promptMs, promptTokens.Length, genMs, generated[s].Count);
+            results[s] = new GenerationResult(promptTokens, generated[s].ToArray(), texts[s].ToString(), reasons[s] ?? StopReason.TokenLimit, timings, 0, samplers[s].Seed);
+        }
+        return results;
     }
 
     /// <summary>Evaluates the prompt after whatever the sequence already holds; returns the next position.</summary>

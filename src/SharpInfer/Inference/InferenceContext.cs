@@ -64,6 +64,25 @@ public sealed unsafe class InferenceContext : IDisposable
     /// <summary>The compute threads.</summary>
     public ComputePool Pool { get; }
 
+    /// <summary>
+    /// Where a cell-occupancy map is printed after every <see cref="Decode"/> (null: nowhere). Defaults to standard
+    /// error when the environment variable SHARPINFER_KV_DEBUG is 1.
+    /// </summary>
+    public TextWriter? KvDebugWriter { get; set; } = Environment.GetEnvironmentVariable("SHARPINFER_KV_DEBUG") == "1" ? Console.Error : null;
+
+    private long _step;
+
+    /// <summary>Identity written into saved states (architecture and weights fingerprint).</summary>
+    public KvStateIdentity StateIdentity => _identity ??= new KvStateIdentity(Model.Architecture, Model.Fingerprint());
+
+    private KvStateIdentity? _identity;
+
+    /// <summary>Saves one sequence (or the whole cache when <paramref name="seq"/> is −1), optionally with the tokens it holds.</summary>
+    public void SaveState(Stream output, int seq = -1, ReadOnlySpan<int> tokens = default) => KvState.Save(Kv, output, StateIdentity, seq, tokens);
+
+    /// <summary>Restores a saved state; see <see cref="KvState.Restore"/>. The cache is unchanged when this throws.</summary>
+    public KvState.RestoreResult LoadState(Stream input, int seq = -1) => KvState.Restore(Kv, input, StateIdentity, seq);
+
     /// <summary>Vocabulary size (length of a logits row).</summary>
     public int VocabSize => Model.Network.HyperParameters.VocabSize;
 
@@ -112,6 +131,8 @@ public sealed unsafe class InferenceContext : IDisposable
         _outputCount = batch.OutputCount;
         int row = 0;
         for (int i = 0; i < n; i++) _outputRowOfToken[i] = batch.Logits[i] ? row++ : -1;
+        _step++;
+        if (KvDebugWriter is { } debug) debug.Write(KvDebugMap.Render(Kv, _step));
     }
 
     /// <summary>Logits of token <paramref name="batchIndex"/> of the last batch (which must have asked for them).</summary>

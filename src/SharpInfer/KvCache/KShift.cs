@@ -11,7 +11,7 @@ namespace SharpInfer.KvCache;
 public static unsafe class KShift
 {
     /// <summary>Re-rotates every shifted key in every pool and layer, then clears the shifts.</summary>
-    public static void Apply(KvCache cache, RopeParameters rope, int headDimK, ComputePool pool)
+    public static void Apply(KvCacheGroup cache, RopeParameters rope, int headDimK, ComputePool pool)
     {
         for (int s = 0; s < cache.StreamCount; s++)
         {

@@ -41,14 +41,14 @@ public sealed class KvPlacement
 /// </summary>
 public sealed class KvCacheSet : IDisposable
 {
-    private readonly KvCache[] _groups;
+    private readonly KvCacheGroup[] _groups;
     private readonly (int Group, int Local)[] _layers;
 
     /// <summary>Builds the groups; <paramref name="options"/> gives cells, types and sequences for the full-attention group.</summary>
     public KvCacheSet(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
     {
         var keys = layers.Select(l => l.SlidingWindow > 0 ? (l.SlidingWindow, l.WindowType) : (0, SlidingWindowType.Standard)).Distinct().OrderBy(k => k.Item1).ToList();
-        _groups = new KvCache[keys.Count];
+        _groups = new KvCacheGroup[keys.Count];
         _layers = new (int, int)[layers.Count];
         try
         {
@@ -57,7 +57,7 @@ public sealed class KvCacheSet : IDisposable
                 var (window, type) = keys[g];
                 var members = Enumerable.Range(0, layers.Count).Where(l => (layers[l].SlidingWindow > 0 ? (layers[l].SlidingWindow, layers[l].WindowType) : (0, SlidingWindowType.Standard)) == keys[g]).ToList();
                 for (int i = 0; i < members.Count; i++) _layers[members[i]] = (g, i);
-                _groups[g] = new KvCache(GroupOptions(options, window, type, microBatch), members.Select(l => layers[l].Shape).ToArray());
+                _groups[g] = new KvCacheGroup(GroupOptions(options, window, type, microBatch), members.Select(l => layers[l].Shape).ToArray());
             }
         }
         catch
@@ -87,17 +87,17 @@ public sealed class KvCacheSet : IDisposable
     public int LayerCount { get; }
 
     /// <summary>The groups (full attention first).</summary>
-    public IReadOnlyList<KvCache> Groups => _groups;
+    public IReadOnlyList<KvCacheGroup> Groups => _groups;
 
     /// <summary>The group and in-group index of a model layer.</summary>
-    public (KvCache Cache, int Group, int LocalLayer) Layer(int layer)
+    public (KvCacheGroup Cache, int Group, int LocalLayer) Layer(int layer)
     {
         var (g, local) = _layers[layer];
         return (_groups[g], g, local);
     }
 
     /// <summary>The main group (the largest: what the context size counts).</summary>
-    public KvCache Main => _groups[0];
+    public KvCacheGroup Main => _groups[0];
 
     /// <summary>Cells in use in the main group.</summary>
     public int Used => Main.Used;
@@ -135,7 +135,7 @@ public sealed class KvCacheSet : IDisposable
         foreach (var g in _groups) if (g.HasPendingShift) KShift.Apply(g, rope, headDimK, pool);
     }
 
-    /// <summary>See <see cref="KvCache.SeqRemove"/>; applies to every group.</summary>
+    /// <summary>See <see cref="KvCacheGroup.SeqRemove"/>; applies to every group.</summary>
     public bool SeqRemove(int seq, int p0, int p1)
     {
         bool ok = true;
@@ -143,27 +143,27 @@ public sealed class KvCacheSet : IDisposable
         return ok;
     }
 
-    /// <summary>See <see cref="KvCache.SeqCopy"/>; every group is checked for room before any changes.</summary>
+    /// <summary>See <see cref="KvCacheGroup.SeqCopy"/>; every group is checked for room before any changes.</summary>
     public void SeqCopy(int src, int dst, int p0, int p1)
     {
         foreach (var g in _groups) g.CheckCopy(src, dst, p0, p1);
         foreach (var g in _groups) g.SeqCopy(src, dst, p0, p1);
     }
 
-    /// <summary>See <see cref="KvCache.SeqKeep"/>.</summary>
+    /// <summary>See <see cref="KvCacheGroup.SeqKeep"/>.</summary>
     public void SeqKeep(int seq)
     {
         foreach (var g in _groups) g.SeqKeep(seq);
     }
 
-    /// <summary>See <see cref="KvCache.SeqAdd"/>; every group is checked for room before any changes.</summary>
+    /// <summary>See <see cref="KvCacheGroup.SeqAdd"/>; every group is checked for room before any changes.</summary>
     public void SeqAdd(int seq, int p0, int p1, int delta)
     {
         foreach (var g in _groups) g.CheckReposition(seq, p0, p1, pos => pos + delta);
         foreach (var g in _groups) g.SeqAdd(seq, p0, p1, delta);
     }
 
-    /// <summary>See <see cref="KvCache.SeqDivide"/>.</summary>
+    /// <summary>See <see cref="KvCacheGroup.SeqDivide"/>.</summary>
     public void SeqDivide(int seq, int p0, int p1, int divisor)
     {
         if (divisor <= 0) throw new ArgumentOutOfRangeException(nameof(divisor), "the divisor must be positive");

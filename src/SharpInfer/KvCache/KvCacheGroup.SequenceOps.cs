@@ -2,7 +2,7 @@ namespace SharpInfer.KvCache;
 
 // Sequence operations with llama.cpp's argument conventions: p0 < 0 means 0, p1 < 0 means no upper bound, and a
 // sequence id of −1 means every sequence. Ranges are [p0, p1).
-public sealed partial class KvCache
+public sealed partial class KvCacheGroup
 {
     private static (int P0, int P1) Range(int p0, int p1) => (p0 < 0 ? 0 : p0, p1 < 0 ? int.MaxValue : p1);
 

@@ -35,12 +35,12 @@ public readonly ref struct UBatchView
 /// usual sequence operations (remove, copy, keep, shift, divide) work on the metadata, copying rows only where two
 /// sequences that share a cell must part (so every sequence always sees exactly its own positions).
 /// </summary>
-public sealed unsafe partial class KvCache : IDisposable
+public sealed unsafe partial class KvCacheGroup : IDisposable
 {
     private readonly KvStream[] _streams;
 
     /// <summary>Allocates the cache; throws <see cref="ArgumentException"/> for an unusable type or shape.</summary>
-    public KvCache(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
+    public KvCacheGroup(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
     {
         Validate(options, layers);
         Options = options;
@@ -101,9 +101,9 @@ public sealed unsafe partial class KvCache : IDisposable
     {
         if (options.Cells <= 0) throw new ArgumentException($"the KV cache needs at least one cell (got {options.Cells})");
         if (options.MaxSequences is < 1 or > KvCells.MaxSequences) throw new ArgumentException($"parallel sequences must be 1..{KvCells.MaxSequences} (got {options.MaxSequences})");
-        if (!options.Unified && options.Cells % options.MaxSequences != 0)
+        if (!options.Unified && options.Cells < options.MaxSequences)
         {
-            throw new ArgumentException($"a split cache divides its {options.Cells} cells equally among {options.MaxSequences} sequences; use a multiple of {options.MaxSequences}");
+            throw new ArgumentException($"a split cache gives each of its {options.MaxSequences} sequences its own pool, but {options.Cells} cells are fewer than one per sequence");
         }
         foreach (var (type, what) in new[] { (options.TypeK, "K"), (options.TypeV, "V") })
         {
@@ -134,11 +134,14 @@ public sealed unsafe partial class KvCache : IDisposable
         long k = 0, v = 0;
         foreach (var s in layers)
         {
-            k += GgmlTypeInfo.RowBytes(options.TypeK, s.KWidth) * options.Cells;
-            if (s.VWidth > 0) v += GgmlTypeInfo.RowBytes(options.TypeV, s.VWidth) * options.Cells;
+            k += GgmlTypeInfo.RowBytes(options.TypeK, s.KWidth) * AllocatedCells(options);
+            if (s.VWidth > 0) v += GgmlTypeInfo.RowBytes(options.TypeV, s.VWidth) * AllocatedCells(options);
         }
         return (k, v);
     }
+
+    /// <summary>Cells actually allocated: a split cache gives each sequence ⌊cells / sequences⌋.</summary>
+    public static int AllocatedCells(KvCacheOptions options) => options.Unified ? options.Cells : options.Cells / options.MaxSequences * options.MaxSequences;
 
     /// <summary>Bytes of K storage allocated.</summary>
     public long KBytes => _streams.Sum(s => s.KBytes);

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text.Json;
+using SharpInfer.Gguf;
+using SharpInfer.KvCache;
+using SharpInfer.Models;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Cli.Commands;
+
+/// <summary><c>sharpinfer kv-size</c>: the exact KV cache bytes for a model and settings, computed without allocating or reading weights.</summary>
+internal static class KvSizeCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "GGUF model (only its metadata is read)", Required = true };
+        var cells = new Option<int>("--ctx-size", "-c") { Description = "cells of the whole cache, shared by all sequences (default: training context, at most 4096)" };
+        var typeK = new Option<string?>("--cache-type-k", "-ctk") { Description = "K cache type (default f16)" };
+        var typeV = new Option<string?>("--cache-type-v", "-ctv") { Description = "V cache type (default f16)" };
+        var parallel = new Option<int>("--parallel", "-np") { Description = "sequences", DefaultValueFactory = _ => 1 };
+        var unified = new Option<bool>("--kv-unified") { Description = "one pool for all sequences (default true)", DefaultValueFactory = _ => true };
+        var ubatch = new Option<int>("--ubatch-size", "-ub") { Description = "micro-batch (sizes sliding-window caches)", DefaultValueFactory = _ => 512 };
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, json };
+        command.SetAction(parse =>
+        {
+            using var file = GgufFile.Open(parse.GetValue(model)!);
+            string arch = file.Metadata.TryGetString("general.architecture") ?? throw new ModelLoadException("general.architecture is missing");
+            if (!LlamaModel.Architectures.Contains(arch)) throw new ModelLoadException($"unsupported architecture '{arch}' (supported: {string.Join(", ", LlamaModel.Architectures)})");
+            var hp = LlamaHyperParameters.FromMetadata(file.Metadata);
+            int ctx = parse.GetValue(cells);
+            if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
+            if (ctx == 0) ctx = Math.Min(hp.TrainingContext, 4096);
+            int p = parse.GetValue(parallel);
+            if (p < 1) throw new ArgumentException($"--parallel must be at least 1 (got {p})");
+            var options = new KvCacheOptions
+            {
+                Cells = ctx,
+                TypeK = CommonOptions.ParseCacheType(parse.GetValue(typeK), GgmlType.F16, "--cache-type-k"),
+                TypeV = CommonOptions.ParseCacheType(parse.GetValue(typeV), GgmlType.F16, "--cache-type-v"),
+                MaxSequences = p,
+                Unified = parse.GetValue(unified),
+            };
+            var layout = Enumerable.Repeat(new KvLayerShape(hp.KWidth, hp.VWidth, hp.HeadDimK, hp.HeadDimV), hp.LayerCount).ToArray();
+            var (k, v) = KvCacheGroup.ComputeBytes(options, layout);
+            ctx = KvCacheGroup.AllocatedCells(options);
+            if (parse.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["cells"] = ctx,
+                    ["layers"] = hp.LayerCount,
+                    ["seqs"] = p,
+                    ["unified"] = options.Unified,
+                    ["type_k"] = options.TypeK.ToString().ToLowerInvariant(),
+                    ["type_v"] = options.TypeV.ToString().ToLowerInvariant(),
+                    ["k_bytes"] = k,
+                    ["v_bytes"] = v,
+                    ["total_bytes"] = k + v,
+                }));
+            }
+            else
+            {
+                io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, hp.LayerCount, options));
+                io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
+            }
+            return 0;
+        });
+        return command;
+    }
+}
