@@ -14,5 +14,7 @@ internal static class CommandSet
         LogitsCommand.Create(io),
         KvSizeCommand.Create(io),
         KvQualityCommand.Create(io),
+        SynthCommand.Create(io),
+        BenchCommand.Create(io),
     ];
 }

@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SharpInfer.Inference;
+using SharpInfer.Models;
+using SharpInfer.Sampling;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Cli.Commands;
+
+/// <summary>
+/// <c>sharpinfer bench</c>: throughput with llama-bench's semantics. ppN evaluates N prompt tokens in micro-batches
+/// (tokens/s); tgN generates N tokens one at a time; --depth D first fills D tokens so tg measures attention over a
+/// long cache; --parallel P generates with P sequences per step (aggregate tokens/s). Each test runs once to warm up,
+/// then -r times; the mean and standard deviation are reported, with the weight bandwidth it implies.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliIO io)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "GGUF model", Required = true };
+        var prompt = new Option<int>("--n-prompt", "-p") { Description = "prompt tokens of the pp test (0: skip)", DefaultValueFactory = _ => 512 };
+        var gen = new Option<int>("--n-gen", "-n") { Description = "tokens of the tg test (0: skip)", DefaultValueFactory = _ => 128 };
+        var reps = new Option<int>("--repetitions", "-r") { Description = "measured repetitions of each test", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads", "-t") { Description = "threads (default: physical cores)" };
+        var parallel = new Option<int>("--parallel", "-np") { Description = "sequences generated together in the tg test", DefaultValueFactory = _ => 1 };
+        var depth = new Option<int>("--depth", "-d") { Description = "tokens already in the cache when a test starts", DefaultValueFactory = _ => 0 };
+        var ubatch = new Option<int>("--ubatch-size", "-ub") { Description = "micro-batch size", DefaultValueFactory = _ => 512 };
+        var typeK = new Option<string?>("--cache-type-k", "-ctk") { Description = "K cache type (default f16)" };
+        var typeV = new Option<string?>("--cache-type-v", "-ctv") { Description = "V cache type (default f16)" };
+        var format = new Option<string>("--output", "-o") { Description = "md or json", DefaultValueFactory = _ => "md" };
+        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, format };
+        command.SetAction(parse =>
+        {
+            int p = parse.GetValue(prompt), n = parse.GetValue(gen), r = parse.GetValue(reps), np = parse.GetValue(parallel), d = parse.GetValue(depth);
+            string fmt = parse.GetValue(format)!;
+            if (fmt is not ("md" or "json")) throw new ArgumentException($"--output must be md or json (got '{fmt}')");
+            if (p < 0 || n < 0 || d < 0) throw new ArgumentException("-p, -n and --depth must not be negative");
+            if (r < 1) throw new ArgumentException($"-r must be at least 1 (got {r})");
+            if (np is < 1 or > 256) throw new ArgumentException($"--parallel must be 1..256 (got {np})");
+            int t = parse.GetValue(threads);
+            using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
+            int ctx = d + Math.Max(p, n) + 8;
+            var options = new ContextOptions
+            {
+                ContextSize = np > 1 ? d + np * (n + 8) + 8 : ctx,
+                Threads = t,
+                MicroBatchSize = parse.GetValue(ubatch),
+                MaxSequences = np,
+                TypeK = CommonOptions.ParseCacheType(parse.GetValue(typeK), GgmlType.F16, "--cache-type-k"),
+                TypeV = CommonOptions.ParseCacheType(parse.GetValue(typeV), GgmlType.F16, "--cache-type-v"),
+            };
+            using var context = m.CreateContext(options);
+            var rows = new List<Row>();
+            string suffix = d > 0 ? $" @ d{d}" : string.Empty;
+            if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation));
+            if (n > 0)
+            {
+                string name = np > 1 ? $"tg{n} x{np}{suffix}" : $"tg{n}{suffix}";
+                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np), n * np, n, io.Cancellation));
+            }
+            Write(io.Out, m, context.Pool.ThreadCount, rows, fmt);
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed record Row(string Test, double Mean, double StdDev, double GigabytesPerSecond);
+
+    private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<double> run, int tokens, int weightPasses, CancellationToken cancellation)
+    {
+        run();
+        var rates = new List<double>();
+        for (int i = 0; i < repetitions; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            double seconds = run();
+            rates.Add(tokens / seconds);
+        }
+        double mean = rates.Average();
+        double sd = rates.Count > 1 ? Math.Sqrt(rates.Sum(x => (x - mean) * (x - mean)) / (rates.Count - 1)) : 0;
+        // Every pass over the weights reads the whole model once: decode reads it per step, prefill per micro-batch.
+        double passesPerSecond = mean / tokens * weightPasses;
+        double gbps = model.File.TensorBytes * passesPerSecond / 1e9;
+        return new Row(test, mean, sd, gbps);
+    }
+
+    private static int[] RandomTokens(int count, int vocab, ulong seed)
+    {
+        var rng = new Xoshiro256(seed);
+        var tokens = new int[count];
+        for (int i = 0; i < count; i++) tokens[i] = (int)(rng.NextUInt64() % (ulong)vocab);
+        return tokens;
+    }
+
+    private static void Fill(InferenceContext context, int depth)
+    {
+        context.Kv.Clear();
+        if (depth == 0) return;
+        var tokens = RandomTokens(depth, context.VocabSize, 7);
+        var batch = new Batch(Math.Min(depth, 2048));
+        for (int start = 0; start < depth; start += batch.Capacity)
+        {
+            batch.Clear();
+            for (int i = start; i < Math.Min(depth, start + batch.Capacity); i++) batch.Add(tokens[i], i, 0, i == depth - 1);
+            context.Decode(batch);
+        }
+    }
+
+    private static double Prompt(InferenceContext context, int count, int depth)
+    {
+        Fill(context, depth);
+        var tokens = RandomTokens(count, context.VocabSize, 11);
+        var batch = new Batch(count);
+        for (int i = 0; i < count; i++) batch.Add(tokens[i], depth + i, 0, i == count - 1);
+        var clock = Stopwatch.StartNew();
+        context.Decode(batch);
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Generate(InferenceContext context, int count, int depth, int sequences)
+    {
+        Fill(context, depth);
+        for (int s = 1; s < sequences; s++) context.Kv.SeqCopy(0, s, -1, -1);
+        var tokens = RandomTokens(count * sequences, context.VocabSize, 13);
+        var batch = new Batch(sequences);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < count; i++)
+        {
+            batch.Clear();
+            for (int s = 0; s < sequences; s++) batch.Add(tokens[i * sequences + s], depth + i, s, true);
+            context.Decode(batch);
+        }
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static void Write(TextWriter o, Model model, int threads, List<Row> rows, string format)
+    {
+        var types = model.File.Tensors.Where(t => t.Rank == 2).GroupBy(t => t.Type).OrderByDescending(g => g.Sum(t => t.ByteSize)).Select(g => g.Key.ToString()).ToList();
+        string type = model.File.Metadata.TryGetString("general.name") is { } name && name.StartsWith("synthetic ", StringComparison.Ordinal)
+            ? name.Split(' ').Last()
+            : types.FirstOrDefault() ?? "?";
+        long size = model.File.TensorBytes;
+        long parameters = model.File.ElementCount;
+        string label = $"{model.Architecture} {ParamsLabel(parameters)} {type}";
+        if (format == "json")
+        {
+            o.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>
+            {
+                ["model"] = label,
+                ["type"] = type,
+                ["size_bytes"] = size,
+                ["params"] = parameters,
+                ["threads"] = threads,
+                ["test"] = r.Test,
+                ["avg_ts"] = Math.Round(r.Mean, 3),
+                ["stddev_ts"] = Math.Round(r.StdDev, 3),
+                ["gbps"] = Math.Round(r.GigabytesPerSecond, 3),
+            }), new JsonSerializerOptions { WriteIndented = true }));
+            return;
+        }
+        o.WriteLine("| model | size | params | backend | threads | test | t/s | GB/s |");
+        o.WriteLine("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |");
+        foreach (var r in rows)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {size / 1048576.0:F2} MiB | {parameters / 1e9:F2} B | CPU (SharpInfer) | {threads} | {r.Test} | {r.Mean:F2} ± {r.StdDev:F2} | {r.GigabytesPerSecond:F1} |"));
+        }
+    }
+
+    private static string ParamsLabel(long parameters) =>
+        parameters >= 1_000_000_000 ? $"{Math.Round(parameters / 1e9, 1).ToString(CultureInfo.InvariantCulture)}B" : $"{Math.Round(parameters / 1e6).ToString(CultureInfo.InvariantCulture)}M";
+}
