@@ -16,5 +16,6 @@ internal static class CommandSet
         KvQualityCommand.Create(io),
         SynthCommand.Create(io),
         BenchCommand.Create(io),
+        SelfTestCommand.Create(io),
     ];
 }

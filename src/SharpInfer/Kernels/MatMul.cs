@@ -30,17 +30,21 @@ public readonly unsafe struct PreparedActivations
 }
 
 /// <summary>
-/// Matrix products y = x·Wᵀ with W in its stored format: for quantized W the activations are quantized to 8 bits
-/// once (two layouts, as the weight formats need) and every (row, token) pair is an integer dot product; f32/f16/bf16
-/// W use f32 activations. Rows are split across the compute pool in chunks; within a chunk each weight row is read
-/// once for all tokens.
+/// Matrix products y = x·Wᵀ with W in its stored format. Quantized W: the activations are quantized to 8 bits once
+/// (in the layouts the weight formats need) and the product runs on integer kernels — four weight rows at a time
+/// for decode (four independent memory streams), four-by-four tiles for prefill, with tokens processed in blocks
+/// that stay in L2 while the weight rows of a chunk stream past. f32/f16/bf16 W use f32 activations. Rows are split
+/// over the compute pool in chunks of whole row quads.
 /// </summary>
 public sealed unsafe class MatMul : IDisposable
 {
+    /// <summary>Tokens whose quantized activations are kept hot in L2 while a chunk's weight rows pass.</summary>
+    private const int TokenBlock = 64;
+
     private readonly int _maxTokens;
     private readonly int _maxColumns;
     private readonly NativeBuffer<sbyte> _qs32, _qs256;
-    private readonly NativeBuffer<float> _d32, _d256, _rowScratch;
+    private readonly NativeBuffer<float> _d32, _ss32, _d256, _bss, _rowScratch;
     private readonly NativeBuffer<int> _sums32;
     private readonly NativeBuffer<short> _bsums;
 
@@ -53,14 +57,18 @@ public sealed unsafe class MatMul : IDisposable
         _qs32 = new NativeBuffer<sbyte>(n);
         _qs256 = new NativeBuffer<sbyte>(n);
         _d32 = new NativeBuffer<float>(n / 32 + 1);
+        _ss32 = new NativeBuffer<float>(n / 32 + 1);
         _sums32 = new NativeBuffer<int>(n / 32 + 1);
         _d256 = new NativeBuffer<float>(n / 256 + 1);
         _bsums = new NativeBuffer<short>(n / 16 + 1);
-        _rowScratch = new NativeBuffer<float>((long)threads * maxColumns);
+        _bss = new NativeBuffer<float>(n / 16 + 1);
+        _rowScratch = new NativeBuffer<float>((long)threads * maxColumns + 16);
     }
 
+    private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch];
+
     /// <summary>Bytes of scratch memory held.</summary>
-    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _rowScratch.ByteSize;
+    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize;
 
     /// <summary>
     /// Quantizes <paramref name="x"/> into the layouts that <paramref name="types"/> need (pass every weight type the
@@ -76,12 +84,12 @@ public sealed unsafe class MatMul : IDisposable
             if (QuantizedDot.UsesSuperBlocks(t)) need256 = true;
             else need32 = true;
         }
-        var q32 = new Q8Row { Qs = _qs32.Pointer, D = _d32.Pointer, Sums = _sums32.Pointer };
-        var q256 = new Q8Row { Qs = _qs256.Pointer, D = _d256.Pointer, BSums = _bsums.Pointer };
+        var q32 = new Q8Row { Qs = _qs32.Pointer, D = _d32.Pointer, Sums = _sums32.Pointer, SumsScaled = _ss32.Pointer };
+        var q256 = new Q8Row { Qs = _qs256.Pointer, D = _d256.Pointer, BSums = _bsums.Pointer, BSumsScaled = _bss.Pointer };
         if (need32 || need256)
         {
             var job = new QuantizeJob { X = x, Columns = columns, Q32 = q32, Q256 = q256, Do32 = need32, Do256 = need256 };
-            pool.For(tokens, &QuantizeToken, &job);
+            pool.For(tokens, &QuantizeToken, &job, Math.Max(1, tokens / (pool.ThreadCount * 4)));
         }
         return new PreparedActivations(x, tokens, columns, q32, q256, need32, need256);
     }
@@ -102,18 +110,20 @@ public sealed unsafe class MatMul : IDisposable
         if (job.Do256) ActivationQuantizer.Quantize256(x, job.Columns, Offset256(job.Q256, t, job.Columns));
     }
 
-    private static Q8Row Offset32(Q8Row r, int t, int columns) => new()
+    internal static Q8Row Offset32(Q8Row r, int t, int columns) => new()
     {
         Qs = r.Qs + (long)t * columns,
         D = r.D + (long)t * (columns / 32),
         Sums = r.Sums + (long)t * (columns / 32),
+        SumsScaled = r.SumsScaled + (long)t * (columns / 32),
     };
 
-    private static Q8Row Offset256(Q8Row r, int t, int columns) => new()
+    internal static Q8Row Offset256(Q8Row r, int t, int columns) => new()
     {
         Qs = r.Qs + (long)t * columns,
         D = r.D + (long)t * (columns / 256),
         BSums = r.BSums + (long)t * (columns / 16),
+        BSumsScaled = r.BSumsScaled + (long)t * (columns / 16),
     };
 
     /// <summary>y[t·Rows + r] = Σ_c W[r, c]·x[t, c] for every token t.</summary>
@@ -123,6 +133,10 @@ public sealed unsafe class MatMul : IDisposable
         bool quantized = QuantizedDot.IsQuantizedPath(w.Type);
         bool super = QuantizedDot.UsesSuperBlocks(w.Type);
         if (quantized && (super ? !a.Has256 : !a.Has32)) throw new InvalidOperationException($"{w.Name}: activations were not prepared for {w.Type}");
+        if (!quantized && w.Type is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
+        {
+            throw new NotSupportedException($"{w.Name}: matrix products with {w.Type} weights are not supported");
+        }
         var job = new MultiplyJob
         {
             W = w.Data,
@@ -136,7 +150,7 @@ public sealed unsafe class MatMul : IDisposable
             Act = super ? a.Q256 : a.Q32,
             Super = super,
             Quantized = quantized,
-            Dot = quantized ? QuantizedDot.For(w.Type) : null,
+            Kernels = quantized ? QuantizedDot.KernelsFor(w.Type) : default,
             RowScratch = _rowScratch.Pointer,
             RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount),
         };
@@ -153,9 +167,9 @@ public sealed unsafe class MatMul : IDisposable
 
     private static int ChooseChunk(int rows, int threads)
     {
-        // Enough chunks per thread for the dynamic hand-out to even out, few enough that dispatch stays cheap.
-        int target = Math.Max(1, rows / (threads * 8));
-        return Math.Clamp(target, 1, 64);
+        // Several chunks per thread for the dynamic hand-out to even out; whole row quads for the kernels.
+        int target = rows / (threads * 8);
+        return Math.Clamp((target + 3) / 4 * 4, 4, 256);
     }
 
     private struct MultiplyJob
@@ -167,7 +181,9 @@ public sealed unsafe class MatMul : IDisposable
         public float* X, Y, RowScratch;
         public Q8Row Act;
         public bool Super, Quantized;
-        public delegate*<byte*, Q8Row, int, float> Dot;
+        public QuantizedDot.Kernels Kernels;
+
+        public Q8Row Activation(int t) => Super ? Offset256(Act, t, Columns) : Offset32(Act, t, Columns);
     }
 
     private static void MultiplyChunk(void* context, int chunk, int thread)
@@ -175,31 +191,58 @@ public sealed unsafe class MatMul : IDisposable
         ref var job = ref *(MultiplyJob*)context;
         int first = chunk * job.RowsPerChunk;
         int last = Math.Min(job.Rows, first + job.RowsPerChunk);
-        int cols = job.Columns;
-        if (job.Quantized)
+        if (job.Quantized) QuantizedChunk(ref job, first, last);
+        else FloatChunk(ref job, first, last, thread);
+    }
+
+    private static void QuantizedChunk(ref MultiplyJob job, int first, int last)
+    {
+        int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
+        var k = job.Kernels;
+        int quadEnd = first + (last - first) / 4 * 4;
+        float* four = stackalloc float[4];
+        for (int tb = 0; tb < tokens; tb += TokenBlock)
         {
-            for (int r = first; r < last; r++)
+            int tEnd = Math.Min(tokens, tb + TokenBlock);
+            for (int r = first; r < quadEnd; r += 4)
             {
-                byte* row = job.W + r * job.RowBytes;
-                for (int t = 0; t < job.Tokens; t++)
+                byte* w = job.W + r * job.RowBytes;
+                int t = tb;
+                for (; t + 4 <= tEnd; t += 4)
                 {
-                    var act = job.Super ? Offset256(job.Act, t, cols) : Offset32(job.Act, t, cols);
-                    job.Y[(long)t * job.Rows + r] = job.Dot(row, act, cols);
+                    k.Tile4x4(w, job.RowBytes, job.Activation(t), job.Activation(t + 1), job.Activation(t + 2), job.Activation(t + 3), cols, job.Y + (long)t * rows + r, rows);
                 }
+                for (; t < tEnd; t++) k.Dot4(w, job.RowBytes, job.Activation(t), cols, job.Y + (long)t * rows + r);
             }
-            return;
+            for (int r = quadEnd; r < last; r++)
+            {
+                byte* w = job.W + r * job.RowBytes;
+                for (int t = tb; t < tEnd; t++) job.Y[(long)t * rows + r] = k.Dot(w, job.Activation(t), cols);
+            }
         }
-        float* scratch = job.RowScratch + (long)thread * cols;
+    }
+
+    private static void FloatChunk(ref MultiplyJob job, int first, int last, int thread)
+    {
+        int cols = job.Columns;
+        float* scratch = job.RowScratch + (long)thread * job.Columns;
         for (int r = first; r < last; r++)
         {
-            float* row;
-            if (job.Type == GgmlType.F32)
+            byte* raw = job.W + r * job.RowBytes;
+            if (job.Tokens == 1 && job.Type != GgmlType.F32)
             {
-                row = (float*)(job.W + r * job.RowBytes);
+                job.Y[r] = job.Type == GgmlType.F16 ? FloatDot.F16((ushort*)raw, job.X, cols) : FloatDot.BF16((ushort*)raw, job.X, cols);
+                continue;
             }
-            else
+            float* row = (float*)raw;
+            if (job.Type == GgmlType.F16)
             {
-                Dequantize.Row(job.Type, job.W + r * job.RowBytes, scratch, cols);
+                FloatDot.F16ToSingle((ushort*)raw, scratch, cols);
+                row = scratch;
+            }
+            else if (job.Type == GgmlType.BF16)
+            {
+                FloatDot.BF16ToSingle((ushort*)raw, scratch, cols);
                 row = scratch;
             }
             for (int t = 0; t < job.Tokens; t++) job.Y[(long)t * job.Rows + r] = Kernels.Dot.F32(row, job.X + (long)t * cols, cols);
@@ -209,12 +252,6 @@ public sealed unsafe class MatMul : IDisposable
     /// <summary>Frees the scratch.</summary>
     public void Dispose()
     {
-        _qs32.Dispose();
-        _qs256.Dispose();
-        _d32.Dispose();
-        _sums32.Dispose();
-        _d256.Dispose();
-        _bsums.Dispose();
-        _rowScratch.Dispose();
+        foreach (var b in Buffers) b.Dispose();
     }
 }

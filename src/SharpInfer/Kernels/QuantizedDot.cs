@@ -1,17 +1,15 @@
+using System.Runtime.Intrinsics.X86;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Kernels;
 
 /// <summary>
-/// Dot products of one quantized weight row with one <see cref="Q8Row"/> activation row, in integer arithmetic
-/// per block and float across blocks. Each format has a scalar reference (<c>…Scalar</c>, the twin that the SIMD
-/// paths are tested against); <see cref="For"/> picks the fastest path the CPU supports.
+/// Dot products of quantized weight rows with <see cref="Q8Row"/> activation rows, in integer arithmetic per block
+/// and float across blocks. Each format has a scalar reference (<c>…Scalar</c>, the twin the SIMD paths are tested
+/// against) and SIMD kernels for one row, four rows, and four-by-four tiles; <see cref="KernelsFor"/> picks by CPU.
 /// </summary>
 public static unsafe partial class QuantizedDot
 {
-    /// <summary>Signature of a weight-row × activation-row dot product over <c>n</c> elements.</summary>
-    public delegate float RowDot(byte* weights, Q8Row activations, int n);
-
     /// <summary>Whether <paramref name="type"/> uses the 256-element activation layout.</summary>
     public static bool UsesSuperBlocks(GgmlType type) => type is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
 
@@ -19,8 +17,78 @@ public static unsafe partial class QuantizedDot
     public static bool IsQuantizedPath(GgmlType type) => type is GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1
         or GgmlType.Q8_0 or GgmlType.IQ4_NL || UsesSuperBlocks(type);
 
+    /// <summary>The kernels of one weight format.</summary>
+    public readonly struct Kernels
+    {
+        /// <summary>One row × one activation row.</summary>
+        public delegate*<byte*, Q8Row, int, float> Dot { get; init; }
+        /// <summary>Four rows (stride in bytes) × one activation row, four results.</summary>
+        public delegate*<byte*, long, Q8Row, int, float*, void> Dot4 { get; init; }
+        /// <summary>Four rows × four activation rows; result [t·stride + r].</summary>
+        public delegate*<byte*, long, Q8Row, Q8Row, Q8Row, Q8Row, int, float*, long, void> Tile4x4 { get; init; }
+    }
+
     /// <summary>The dot product for a weight type (fastest supported path).</summary>
-    public static delegate*<byte*, Q8Row, int, float> For(GgmlType type) => ScalarFor(type);
+    public static delegate*<byte*, Q8Row, int, float> For(GgmlType type) => KernelsFor(type).Dot;
+
+    /// <summary>The fastest kernels this CPU supports for a weight type.</summary>
+    public static Kernels KernelsFor(GgmlType type)
+    {
+        if (!Avx2.IsSupported) return ScalarKernels(type);
+        return type switch
+        {
+            GgmlType.Q4_0 => Legacy<Q4_0Block>(),
+            GgmlType.Q4_1 => Legacy<Q4_1Block>(),
+            GgmlType.Q5_0 => Legacy<Q5_0Block>(),
+            GgmlType.Q5_1 => Legacy<Q5_1Block>(),
+            GgmlType.Q8_0 => Legacy<Q8_0Block>(),
+            GgmlType.IQ4_NL => Legacy<IQ4_NLBlock>(),
+            GgmlType.Q2_K => Super<Q2_KBlock>(),
+            GgmlType.Q3_K => Super<Q3_KBlock>(),
+            GgmlType.Q4_K => Super<Q4_KBlock>(),
+            GgmlType.Q5_K => Super<Q5_KBlock>(),
+            GgmlType.Q6_K => Super<Q6_KBlock>(),
+            _ => throw new NotSupportedException($"no quantized dot product for {type}"),
+        };
+    }
+
+    private static Kernels Legacy<T>() where T : struct, IBlock32 => new()
+    {
+        Dot = &Block32Kernels<T>.Dot,
+        Dot4 = &Block32Kernels<T>.Dot4Rows,
+        Tile4x4 = &Block32Kernels<T>.Tile4x4,
+    };
+
+    private static Kernels Super<T>() where T : struct, ISuperBlock => new()
+    {
+        Dot = &SuperBlockKernels<T>.Dot,
+        Dot4 = &SuperBlockKernels<T>.Dot4Rows,
+        Tile4x4 = &SuperBlockKernels<T>.Tile4x4,
+    };
+
+    /// <summary>Kernels built on the scalar twins (used without AVX2, and as the reference in tests).</summary>
+    public static Kernels ScalarKernels(GgmlType type) => type switch
+    {
+        GgmlType.Q4_0 => Scalar<ScalarQ4_0>(),
+        GgmlType.Q4_1 => Scalar<ScalarQ4_1>(),
+        GgmlType.Q5_0 => Scalar<ScalarQ5_0>(),
+        GgmlType.Q5_1 => Scalar<ScalarQ5_1>(),
+        GgmlType.Q8_0 => Scalar<ScalarQ8_0>(),
+        GgmlType.IQ4_NL => Scalar<ScalarIQ4_NL>(),
+        GgmlType.Q2_K => Scalar<ScalarQ2_K>(),
+        GgmlType.Q3_K => Scalar<ScalarQ3_K>(),
+        GgmlType.Q4_K => Scalar<ScalarQ4_K>(),
+        GgmlType.Q5_K => Scalar<ScalarQ5_K>(),
+        GgmlType.Q6_K => Scalar<ScalarQ6_K>(),
+        _ => throw new NotSupportedException($"no quantized dot product for {type}"),
+    };
+
+    private static Kernels Scalar<T>() where T : struct, IRowDot => new()
+    {
+        Dot = &T.Dot,
+        Dot4 = &ScalarTiles<T>.Dot4Rows,
+        Tile4x4 = &ScalarTiles<T>.Tile4x4,
+    };
 
     /// <summary>The scalar reference dot product for a weight type.</summary>
     public static delegate*<byte*, Q8Row, int, float> ScalarFor(GgmlType type) => type switch

@@ -24,6 +24,7 @@ public unsafe class QuantizedDotTests
         public readonly NativeBuffer<float> D;
         public readonly NativeBuffer<int> Sums;
         public readonly NativeBuffer<short> BSums;
+        public readonly NativeBuffer<float> SumsScaled, BSumsScaled;
         public readonly Q8Row Row;
 
         public Case(GgmlType type, int n, int seed)
@@ -38,7 +39,9 @@ public unsafe class QuantizedDotTests
             D = new NativeBuffer<float>(n / 32 + 1);
             Sums = new NativeBuffer<int>(n / 32 + 1);
             BSums = new NativeBuffer<short>(n / 16 + 1);
-            Row = new Q8Row { Qs = Qs.Pointer, D = D.Pointer, Sums = Sums.Pointer, BSums = BSums.Pointer };
+            SumsScaled = new NativeBuffer<float>(n / 32 + 1);
+            BSumsScaled = new NativeBuffer<float>(n / 16 + 1);
+            Row = new Q8Row { Qs = Qs.Pointer, D = D.Pointer, Sums = Sums.Pointer, BSums = BSums.Pointer, SumsScaled = SumsScaled.Pointer, BSumsScaled = BSumsScaled.Pointer };
             fixed (float* a = Activations)
             {
                 if (QuantizedDot.UsesSuperBlocks(type)) ActivationQuantizer.Quantize256(a, n, Row);
@@ -71,6 +74,8 @@ public unsafe class QuantizedDotTests
             D.Dispose();
             Sums.Dispose();
             BSums.Dispose();
+            SumsScaled.Dispose();
+            BSumsScaled.Dispose();
         }
     }
 
@@ -107,5 +112,20 @@ public unsafe class QuantizedDotTests
             // 8-bit activations lose at most ~1/254 of each block's range.
             Assert.True(Math.Abs(ours - exact) <= 0.01 * c.Scale(type), $"{type}: {ours} vs {exact}");
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void SimdKernelsMatchTheirScalarTwins(GgmlType type)
+    {
+        var failures = KernelSelfCheck.CheckQuantizedKernels(type, blocks: 6, seed: 1000 + (int)type);
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
+    }
+
+    [Fact]
+    public void SimdActivationQuantizersMatchTheirScalarTwins()
+    {
+        var failures = KernelSelfCheck.CheckActivationQuantizers();
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 }

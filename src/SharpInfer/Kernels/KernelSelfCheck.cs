@@ -1,0 +1,293 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>
+/// Compares every SIMD kernel with its scalar reference twin on random data of every length up to several blocks.
+/// Runs in the test suite, and in child processes with instruction sets switched off (DOTNET_EnableAVX512F=0,
+/// DOTNET_EnableAVX2=0, DOTNET_EnableHWIntrinsic=0 …) through <c>sharpinfer selftest</c>, so every fallback path is
+/// exercised on a machine that has them all.
+/// </summary>
+public static unsafe class KernelSelfCheck
+{
+    /// <summary>Weight formats with integer kernels.</summary>
+    public static readonly GgmlType[] QuantizedTypes =
+        [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+    /// <summary>Which vector paths this process uses.</summary>
+    public static string DescribeIsa() =>
+        $"Vector512={Vector512.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated} Vector128={Vector128.IsHardwareAccelerated} " +
+        $"Avx512BW={Avx512BW.IsSupported} Avx2={Avx2.IsSupported} AvxVnni={AvxVnni.IsSupported} Fma={Fma.IsSupported}";
+
+    /// <summary>Runs every check; returns the failures (empty when all agree).</summary>
+    public static List<string> RunAll()
+    {
+        var failures = new List<string>();
+        foreach (var t in QuantizedTypes) failures.AddRange(CheckQuantizedKernels(t, blocks: 6, seed: (int)t));
+        failures.AddRange(CheckActivationQuantizers());
+        failures.AddRange(CheckFloatKernels(160));
+        failures.AddRange(CheckHalfConversions());
+        return failures;
+    }
+
+    /// <summary>Integer kernels (row, four rows, four-by-four tiles) of one format against the scalar twin, 1..<paramref name="blocks"/> blocks.</summary>
+    public static List<string> CheckQuantizedKernels(GgmlType type, int blocks, int seed)
+    {
+        var failures = new List<string>();
+        bool super = QuantizedDot.UsesSuperBlocks(type);
+        int block = super ? 256 : 32;
+        var fast = QuantizedDot.KernelsFor(type);
+        var reference = QuantizedDot.ScalarFor(type);
+        var r = new Random(seed);
+        for (int nb = 1; nb <= blocks; nb++)
+        {
+            int n = nb * block;
+            long rowBytes = GgmlTypeInfo.RowBytes(type, n);
+            var weights = new byte[rowBytes * 4];
+            for (int row = 0; row < 4; row++)
+            {
+                var values = RandomFloats(r, n, outliers: true);
+                Quantize.Row(type, values, weights.AsSpan((int)(row * rowBytes), (int)rowBytes));
+            }
+            using var acts = new ActivationSet(4, n);
+            for (int t = 0; t < 4; t++)
+            {
+                var x = RandomFloats(r, n, outliers: false);
+                fixed (float* xp = x)
+                {
+                    if (super) ActivationQuantizer.Quantize256Scalar(xp, n, acts.Row(t, super));
+                    else ActivationQuantizer.Quantize32Scalar(xp, n, acts.Row(t, super));
+                }
+            }
+            var gotValues = new float[16];
+            fixed (byte* w = weights)
+            fixed (float* got = gotValues)
+            {
+                var expected = new float[16];
+                var magnitude = new double[16];
+                for (int t = 0; t < 4; t++)
+                {
+                    for (int row = 0; row < 4; row++)
+                    {
+                        expected[t * 4 + row] = reference(w + row * rowBytes, acts.Row(t, super), n);
+                        magnitude[t * 4 + row] = Magnitude(type, w + row * rowBytes, acts.Row(t, super), n, super);
+                    }
+                }
+                for (int t = 0; t < 4; t++)
+                {
+                    for (int row = 0; row < 4; row++) Compare(failures, $"{type} Dot n={n} row {row} token {t}", expected[t * 4 + row], fast.Dot(w + row * rowBytes, acts.Row(t, super), n), magnitude[t * 4 + row]);
+                    fast.Dot4(w, rowBytes, acts.Row(t, super), n, got);
+                    for (int row = 0; row < 4; row++) Compare(failures, $"{type} Dot4 n={n} row {row} token {t}", expected[t * 4 + row], got[row], magnitude[t * 4 + row]);
+                }
+                fast.Tile4x4(w, rowBytes, acts.Row(0, super), acts.Row(1, super), acts.Row(2, super), acts.Row(3, super), n, got, 4);
+                for (int i = 0; i < 16; i++) Compare(failures, $"{type} Tile4x4 n={n} [{i}]", expected[i], got[i], magnitude[i]);
+            }
+        }
+        return failures;
+    }
+
+    private static void Compare(List<string> failures, string what, float expected, float actual, double magnitude)
+    {
+        // Integer parts are exact; only the float accumulation order differs.
+        double tolerance = 2e-6 * magnitude + 1e-6;
+        if (!(Math.Abs(expected - actual) <= tolerance)) failures.Add($"{what}: expected {expected}, got {actual} (tolerance {tolerance:E2})");
+    }
+
+    /// <summary>Σ|w·a| with dequantized operands: the scale of the rounding error a float sum can make.</summary>
+    private static double Magnitude(GgmlType type, byte* w, Q8Row a, int n, bool super)
+    {
+        var values = new float[n];
+        fixed (float* v = values) Dequantize.Row(type, w, v, n);
+        int block = super ? 256 : 32;
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.Abs(values[i] * a.Qs[i] * a.D[i / block]);
+        return sum;
+    }
+
+    /// <summary>SIMD activation quantizers against their twins: identical bytes, scales and sums.</summary>
+    public static List<string> CheckActivationQuantizers()
+    {
+        var failures = new List<string>();
+        var r = new Random(5);
+        foreach (bool super in new[] { false, true })
+        {
+            int block = super ? 256 : 32;
+            for (int nb = 1; nb <= 5; nb++)
+            {
+                int n = nb * block;
+                var x = RandomFloats(r, n, outliers: true);
+                if (nb == 2) Array.Clear(x, 0, block);
+                using var a = new ActivationSet(1, n);
+                using var b = new ActivationSet(1, n);
+                fixed (float* xp = x)
+                {
+                    if (super)
+                    {
+                        ActivationQuantizer.Quantize256(xp, n, a.Row(0, true));
+                        ActivationQuantizer.Quantize256Scalar(xp, n, b.Row(0, true));
+                    }
+                    else
+                    {
+                        ActivationQuantizer.Quantize32(xp, n, a.Row(0, false));
+                        ActivationQuantizer.Quantize32Scalar(xp, n, b.Row(0, false));
+                    }
+                }
+                if (!a.SameAs(b, n, super)) failures.Add($"activation quantizer ({block}-element blocks) n={n} differs from its scalar twin");
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>Float kernels (dots, norms, activations, softmax) against their twins on every length 1..<paramref name="maxLength"/>.</summary>
+    public static List<string> CheckFloatKernels(int maxLength)
+    {
+        var failures = new List<string>();
+        var r = new Random(9);
+        for (int n = 1; n <= maxLength; n++)
+        {
+            var a = RandomFloats(r, n, outliers: false);
+            var b = RandomFloats(r, n, outliers: false);
+            var h = a.Select(HalfFloat.FromSingle).ToArray();
+            var bf = a.Select(BFloat16.FromSingle).ToArray();
+            double scale = a.Zip(b, (p, q) => Math.Abs(p * q)).Sum() + 1e-6;
+            fixed (float* ap = a)
+            fixed (float* bp = b)
+            fixed (ushort* hp = h)
+            fixed (ushort* bfp = bf)
+            {
+                Check(failures, $"Dot.F32 n={n}", Dot.F32Scalar(ap, bp, n), Dot.F32(ap, bp, n), 1e-5 * scale);
+                Check(failures, $"FloatDot.F16 n={n}", FloatDot.F16Scalar(hp, bp, n), FloatDot.F16(hp, bp, n), 1e-5 * scale);
+                Check(failures, $"FloatDot.BF16 n={n}", FloatDot.BF16Scalar(bfp, bp, n), FloatDot.BF16(bfp, bp, n), 1e-5 * scale);
+
+                var y1 = new float[n];
+                var y2 = new float[n];
+                fixed (float* p1 = y1)
+                fixed (float* p2 = y2)
+                {
+                    RmsNorm.Apply(ap, bp, p1, n, 1e-5f);
+                    RmsNorm.ApplyScalar(ap, bp, p2, n, 1e-5f);
+                    CheckAll(failures, $"RmsNorm n={n}", y2, y1, 1e-5);
+                    SwiGlu.Apply(ap, bp, p1, n);
+                    SwiGlu.ApplyScalar(ap, bp, p2, n);
+                    CheckAll(failures, $"SwiGlu n={n}", y2, y1, 1e-5);
+                    Array.Copy(a, y1, n);
+                    Array.Copy(a, y2, n);
+                    Softmax.Apply(p1, n);
+                    Softmax.ApplyScalar(p2, n);
+                    CheckAll(failures, $"Softmax n={n}", y2, y1, 1e-6);
+                    FloatDot.F16ToSingle(hp, p1, n);
+                    for (int i = 0; i < n; i++) if (y1[i] != HalfFloat.ToSingle(h[i])) failures.Add($"F16ToSingle n={n} [{i}]");
+                    FloatDot.BF16ToSingle(bfp, p1, n);
+                    for (int i = 0; i < n; i++) if (y1[i] != BFloat16.ToSingle(bf[i])) failures.Add($"BF16ToSingle n={n} [{i}]");
+                }
+            }
+        }
+        return failures;
+    }
+
+    /// <summary>The vector f16 widening against the scalar table for all 65536 bit patterns.</summary>
+    public static List<string> CheckHalfConversions()
+    {
+        var failures = new List<string>();
+        var bits = new ushort[65536];
+        for (int i = 0; i < bits.Length; i++) bits[i] = (ushort)i;
+        var out8 = new float[8];
+        var out16 = new float[16];
+        fixed (ushort* b = bits)
+        fixed (float* o8 = out8)
+        fixed (float* o16 = out16)
+        {
+            for (int i = 0; i < bits.Length; i += 16)
+            {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    HalfVector.F16ToSingle(Vector128.Load(b + i)).Store(o8);
+                    for (int k = 0; k < 8; k++) CheckBits(failures, bits[i + k], out8[k]);
+                }
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    HalfVector.F16ToSingle(Vector256.Load(b + i)).Store(o16);
+                    for (int k = 0; k < 16; k++) CheckBits(failures, bits[i + k], out16[k]);
+                }
+            }
+        }
+        return failures;
+    }
+
+    private static void CheckBits(List<string> failures, ushort bits, float actual)
+    {
+        float expected = HalfFloat.ToSingle(bits);
+        bool same = float.IsNaN(expected) ? float.IsNaN(actual) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual);
+        if (!same && failures.Count < 20) failures.Add($"f16 0x{bits:X4}: expected {expected}, got {actual}");
+    }
+
+    private static void Check(List<string> failures, string what, float expected, float actual, double tolerance)
+    {
+        if (!(Math.Abs(expected - actual) <= tolerance)) failures.Add($"{what}: expected {expected}, got {actual}");
+    }
+
+    private static void CheckAll(List<string> failures, string what, float[] expected, float[] actual, double relative)
+    {
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (!(Math.Abs(expected[i] - actual[i]) <= relative * (Math.Abs(expected[i]) + 1e-3)))
+            {
+                failures.Add($"{what} [{i}]: expected {expected[i]}, got {actual[i]}");
+                return;
+            }
+        }
+    }
+
+    private static float[] RandomFloats(Random r, int n, bool outliers)
+    {
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float)(r.NextDouble() * 2 - 1) * (outliers && r.Next(16) == 0 ? 8 : 1);
+        return v;
+    }
+
+    /// <summary>Activation rows in both layouts, with their own native buffers.</summary>
+    private sealed class ActivationSet : IDisposable
+    {
+        private readonly int _n;
+        private readonly NativeBuffer<sbyte> _qs;
+        private readonly NativeBuffer<float> _d, _ss, _bss;
+        private readonly NativeBuffer<int> _sums;
+        private readonly NativeBuffer<short> _bsums;
+
+        public ActivationSet(int tokens, int n)
+        {
+            _n = n;
+            _qs = new NativeBuffer<sbyte>((long)tokens * n);
+            _d = new NativeBuffer<float>((long)tokens * n / 32 + 1);
+            _ss = new NativeBuffer<float>((long)tokens * n / 32 + 1);
+            _sums = new NativeBuffer<int>((long)tokens * n / 32 + 1);
+            _bsums = new NativeBuffer<short>((long)tokens * n / 16 + 1);
+            _bss = new NativeBuffer<float>((long)tokens * n / 16 + 1);
+        }
+
+        public Q8Row Row(int t, bool super)
+        {
+            var all = new Q8Row { Qs = _qs.Pointer, D = _d.Pointer, Sums = _sums.Pointer, SumsScaled = _ss.Pointer, BSums = _bsums.Pointer, BSumsScaled = _bss.Pointer };
+            return super ? MatMul.Offset256(all, t, _n) : MatMul.Offset32(all, t, _n);
+        }
+
+        public bool SameAs(ActivationSet other, int n, bool super)
+        {
+            if (!_qs.Span.SequenceEqual(other._qs.Span)) return false;
+            if (super) return _bsums.Span.SequenceEqual(other._bsums.Span) && _d.Span[..(n / 256)].SequenceEqual(other._d.Span[..(n / 256)]) && _bss.Span.SequenceEqual(other._bss.Span);
+            return _sums.Span.SequenceEqual(other._sums.Span) && _d.Span[..(n / 32)].SequenceEqual(other._d.Span[..(n / 32)]) && _ss.Span.SequenceEqual(other._ss.Span);
+        }
+
+        public void Dispose()
+        {
+            _qs.Dispose();
+            _d.Dispose();
+            _ss.Dispose();
+            _sums.Dispose();
+            _bsums.Dispose();
+            _bss.Dispose();
+        }
+    }
+}
