@@ -25,7 +25,11 @@ public static unsafe class KernelSelfCheck
     public static List<string> RunAll()
     {
         var failures = new List<string>();
-        foreach (var t in QuantizedTypes) failures.AddRange(CheckQuantizedKernels(t, blocks: 6, seed: (int)t));
+        foreach (var t in QuantizedTypes)
+        {
+            failures.AddRange(CheckQuantizedKernels(t, blocks: 6, seed: (int)t));
+            failures.AddRange(CheckQuantizedKernelsExact(t, blocks: 6, seed: 100 + (int)t));
+        }
         failures.AddRange(CheckActivationQuantizers());
         failures.AddRange(CheckFloatKernels(160));
         failures.AddRange(CheckHalfConversions());
@@ -86,6 +90,105 @@ public static unsafe class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// Integer paths bit for bit: every block scale is set to 1 and activations to small integers, so each product and
+    /// every partial sum is an integer below 2^24 that floats hold exactly in any order. The scalar twin, the SIMD row
+    /// kernel, the four-row kernel and the tile must then all return the very same number, the exact integer dot product.
+    /// </summary>
+    public static List<string> CheckQuantizedKernelsExact(GgmlType type, int blocks, int seed)
+    {
+        var failures = new List<string>();
+        bool super = QuantizedDot.UsesSuperBlocks(type);
+        int block = super ? 256 : 32;
+        var fast = QuantizedDot.KernelsFor(type);
+        var reference = QuantizedDot.ScalarFor(type);
+        var r = new Random(seed);
+        var gotValues = new float[16];
+        for (int nb = 1; nb <= blocks; nb++)
+        {
+            int n = nb * block;
+            long rowBytes = GgmlTypeInfo.RowBytes(type, n);
+            var weights = new byte[rowBytes * 4];
+            var dequantized = new float[4][];
+            for (int row = 0; row < 4; row++)
+            {
+                var span = weights.AsSpan((int)(row * rowBytes), (int)rowBytes);
+                Quantize.Row(type, RandomFloats(r, n, outliers: true), span);
+                SetUnitScales(type, span, nb);
+                dequantized[row] = new float[n];
+                Dequantize.Row(type, span, dequantized[row]);
+            }
+            using var acts = new ActivationSet(4, n);
+            var ints = new sbyte[4][];
+            for (int t = 0; t < 4; t++)
+            {
+                ints[t] = new sbyte[n];
+                for (int i = 0; i < n; i++) ints[t][i] = (sbyte)r.Next(-2, 3);
+                acts.SetIntegers(t, ints[t], super);
+            }
+            fixed (byte* w = weights)
+            fixed (float* got = gotValues)
+            {
+                for (int t = 0; t < 4; t++)
+                {
+                    var a = acts.Row(t, super);
+                    for (int row = 0; row < 4; row++)
+                    {
+                        double exact = 0;
+                        for (int i = 0; i < n; i++) exact += (double)dequantized[row][i] * ints[t][i];
+                        byte* wr = w + row * rowBytes;
+                        Same(failures, $"{type} exact scalar n={n} row {row} token {t}", exact, reference(wr, a, n));
+                        Same(failures, $"{type} exact Dot n={n} row {row} token {t}", exact, fast.Dot(wr, a, n));
+                    }
+                    fast.Dot4(w, rowBytes, a, n, got);
+                    for (int row = 0; row < 4; row++)
+                    {
+                        double exact = 0;
+                        for (int i = 0; i < n; i++) exact += (double)dequantized[row][i] * ints[t][i];
+                        Same(failures, $"{type} exact Dot4 n={n} row {row} token {t}", exact, got[row]);
+                    }
+                }
+                fast.Tile4x4(w, rowBytes, acts.Row(0, super), acts.Row(1, super), acts.Row(2, super), acts.Row(3, super), n, got, 4);
+                for (int t = 0; t < 4; t++)
+                {
+                    for (int row = 0; row < 4; row++)
+                    {
+                        double exact = 0;
+                        for (int i = 0; i < n; i++) exact += (double)dequantized[row][i] * ints[t][i];
+                        Same(failures, $"{type} exact Tile4x4 n={n} row {row} token {t}", exact, got[t * 4 + row]);
+                    }
+                }
+            }
+        }
+        return failures;
+    }
+
+    private static void Same(List<string> failures, string what, double exact, float actual)
+    {
+        if (actual != exact && failures.Count < 40) failures.Add($"{what}: expected exactly {exact}, got {actual}");
+    }
+
+    /// <summary>Overwrites every f16 scale (and minimum scale) of a row's blocks with 1.0.</summary>
+    private static void SetUnitScales(GgmlType type, Span<byte> row, int blocks)
+    {
+        const ushort one = 0x3C00;
+        int size = (int)GgmlTypeInfo.RowBytes(type, super(type) ? 256 : 32);
+        int[] offsets = type switch
+        {
+            GgmlType.Q4_0 or GgmlType.Q5_0 or GgmlType.Q8_0 or GgmlType.IQ4_NL => [0],
+            GgmlType.Q4_1 or GgmlType.Q5_1 or GgmlType.Q4_K or GgmlType.Q5_K => [0, 2],
+            GgmlType.Q2_K => [80, 82],
+            GgmlType.Q3_K => [108],
+            GgmlType.Q6_K => [208],
+            _ => throw new ArgumentException($"no integer kernel for {type}"),
+        };
+        for (int b = 0; b < blocks; b++)
+        {
+            foreach (int o in offsets) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(row[(b * size + o)..], one);
+        }
+        static bool super(GgmlType t) => QuantizedDot.UsesSuperBlocks(t);
     }
 
     private static void Compare(List<string> failures, string what, float expected, float actual, double magnitude)
@@ -271,6 +374,35 @@ public static unsafe class KernelSelfCheck
         {
             var all = new Q8Row { Qs = _qs.Pointer, D = _d.Pointer, Sums = _sums.Pointer, SumsScaled = _ss.Pointer, BSums = _bsums.Pointer, BSumsScaled = _bss.Pointer };
             return super ? MatMul.Offset256(all, t, _n) : MatMul.Offset32(all, t, _n);
+        }
+
+        /// <summary>Stores integer activations with unit scales and their consistent sums.</summary>
+        public void SetIntegers(int t, sbyte[] values, bool super)
+        {
+            var row = Row(t, super);
+            int block = super ? 256 : 32;
+            for (int i = 0; i < _n; i++) row.Qs[i] = values[i];
+            for (int b = 0; b < _n / block; b++) row.D[b] = 1;
+            if (super)
+            {
+                for (int g = 0; g < _n / 16; g++)
+                {
+                    int sum = 0;
+                    for (int k = 0; k < 16; k++) sum += values[g * 16 + k];
+                    row.BSums[g] = (short)sum;
+                    row.BSumsScaled[g] = sum;
+                }
+            }
+            else
+            {
+                for (int b = 0; b < _n / 32; b++)
+                {
+                    int sum = 0;
+                    for (int k = 0; k < 32; k++) sum += values[b * 32 + k];
+                    row.Sums[b] = sum;
+                    row.SumsScaled[b] = sum;
+                }
+            }
         }
 
         public bool SameAs(ActivationSet other, int n, bool super)

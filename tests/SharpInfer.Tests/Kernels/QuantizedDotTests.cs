@@ -122,6 +122,14 @@ public unsafe class QuantizedDotTests
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
     }
 
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void IntegerPathsAreBitExactWithUnitScales(GgmlType type)
+    {
+        var failures = KernelSelfCheck.CheckQuantizedKernelsExact(type, blocks: 6, seed: 2000 + (int)type);
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
+    }
+
     [Fact]
     public void SimdActivationQuantizersMatchTheirScalarTwins()
     {
