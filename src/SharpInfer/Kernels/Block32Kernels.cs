@@ -8,12 +8,22 @@ namespace SharpInfer.Kernels;
 /// Integer dot products of 32-element weight blocks with 8-bit activations: per block, 32 unsigned weight bytes
 /// times 32 signed activation bytes (one <c>vpdpbusd</c> with AVX-VNNI, <c>vpmaddubsw</c> + <c>vpmaddwd</c> with AVX2),
 /// converted to float and scaled by d_w·d_a into a vector accumulator; offsets and minimums are folded in with the
-/// activations' scaled block sums. Requires AVX2 (callers fall back to the scalar twins without it).
+/// activations' scaled block sums. The four-row kernels widen the four rows' block scales together in one vector and
+/// prefetch the next row quad, so decode streams weights at memory speed. Requires AVX2 (callers fall back to the
+/// scalar twins without it).
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
 {
     /// <summary>Offset still to subtract: the AVX2 path for signed weights multiplies them directly (sign trick).</summary>
-    private static int EffectiveOffset => T.Offset == 128 && !AvxVnni.IsSupported ? 0 : T.Offset;
+    private static int EffectiveOffset
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => T.Offset == 128 && !AvxVnni.IsSupported ? 0 : T.Offset;
+    }
+
+    /// <summary>How far ahead decode prefetches: the same position four rows on, i.e. the next row quad.</summary>
+    private const int PrefetchRows = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
@@ -30,6 +40,18 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, a), ones);
     }
 
+    /// <summary>The correction factor of each block: m − offset·d (one per row, four rows).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Correction4(byte* block, long rowBytes, Vector128<float> d)
+    {
+        var c = EffectiveOffset == 0 ? Vector128<float>.Zero : d * Vector128.Create((float)-EffectiveOffset);
+        if (T.MinOffset >= 0) c += BlockUnpack.F16x4(block + T.MinOffset, rowBytes);
+        return c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lane(Vector256<float> v, int lane) => Avx2.PermuteVar8x32(v, Vector256.Create(lane));
+
     /// <summary>One row × one activation row.</summary>
     public static float Dot(byte* w, Q8Row a, int n)
     {
@@ -40,9 +62,10 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         {
             byte* blk = w + b * bb;
             var lanes = DotBytes(T.Unpack(blk), Vector256.Load(a.Qs + b * 32));
-            float d = T.Scale(blk);
+            float d = BlockUnpack.F16(blk + T.ScaleOffset);
+            float m = T.MinOffset >= 0 ? BlockUnpack.F16(blk + T.MinOffset) : 0;
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(lanes), Vector256.Create(d * a.D[b]), acc);
-            corr += (T.Min(blk) - offset * d) * a.SumsScaled[b];
+            corr += (m - offset * d) * a.SumsScaled[b];
         }
         return Vector256.Sum(acc) + corr;
     }
@@ -50,32 +73,35 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
     /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) × one activation row: four memory streams at once.</summary>
     public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
     {
-        int nb = n / 32, bb = T.BlockBytes, offset = EffectiveOffset;
+        int nb = n / 32, bb = T.BlockBytes;
         byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        long ahead = PrefetchRows * rowBytes;
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         var acc2 = Vector256<float>.Zero;
         var acc3 = Vector256<float>.Zero;
-        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        var corr = Vector128<float>.Zero;
         for (int b = 0; b < nb; b++)
         {
-            var av = Vector256.Load(a.Qs + b * 32);
-            float da = a.D[b], ss = a.SumsScaled[b];
             long o = (long)b * bb;
-            float d0 = T.Scale(w0 + o), d1 = T.Scale(w1 + o), d2 = T.Scale(w2 + o), d3 = T.Scale(w3 + o);
-            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w0 + o), av)), Vector256.Create(d0 * da), acc0);
-            acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w1 + o), av)), Vector256.Create(d1 * da), acc1);
-            acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w2 + o), av)), Vector256.Create(d2 * da), acc2);
-            acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w3 + o), av)), Vector256.Create(d3 * da), acc3);
-            c0 += (T.Min(w0 + o) - offset * d0) * ss;
-            c1 += (T.Min(w1 + o) - offset * d1) * ss;
-            c2 += (T.Min(w2 + o) - offset * d2) * ss;
-            c3 += (T.Min(w3 + o) - offset * d3) * ss;
+            if ((b & 1) == 0)
+            {
+                // Two blocks are at most 48 bytes: one prefetch per row every two blocks covers every line.
+                Sse.Prefetch0(w0 + o + ahead);
+                Sse.Prefetch0(w1 + o + ahead);
+                Sse.Prefetch0(w2 + o + ahead);
+                Sse.Prefetch0(w3 + o + ahead);
+            }
+            var av = Vector256.Load(a.Qs + b * 32);
+            var d = BlockUnpack.F16x4(w0 + o + T.ScaleOffset, rowBytes);
+            corr = Vector128.FusedMultiplyAdd(Correction4(w0 + o, rowBytes, d), Vector128.Create(a.SumsScaled[b]), corr);
+            var scale = (d * Vector128.Create(a.D[b])).ToVector256Unsafe();
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w0 + o), av)), Lane(scale, 0), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w1 + o), av)), Lane(scale, 1), acc1);
+            acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w2 + o), av)), Lane(scale, 2), acc2);
+            acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w3 + o), av)), Lane(scale, 3), acc3);
         }
-        output[0] = Vector256.Sum(acc0) + c0;
-        output[1] = Vector256.Sum(acc1) + c1;
-        output[2] = Vector256.Sum(acc2) + c2;
-        output[3] = Vector256.Sum(acc3) + c3;
+        (Vector128.Create(Vector256.Sum(acc0), Vector256.Sum(acc1), Vector256.Sum(acc2), Vector256.Sum(acc3)) + corr).Store(output);
     }
 
     /// <summary>
@@ -84,7 +110,7 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
     /// </summary>
     public static void Tile4x4(byte* w, long rowBytes, Q8Row a0, Q8Row a1, Q8Row a2, Q8Row a3, int n, float* output, long outputStride)
     {
-        int nb = n / 32, bb = T.BlockBytes, offset = EffectiveOffset;
+        int nb = n / 32, bb = T.BlockBytes;
         Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
         Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
         Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
@@ -98,16 +124,18 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
             var u1 = T.Unpack(w1);
             var u2 = T.Unpack(w2);
             var u3 = T.Unpack(w3);
-            float d0 = T.Scale(w0), d1 = T.Scale(w1), d2 = T.Scale(w2), d3 = T.Scale(w3);
-            var bw0 = Vector256.Create(d0);
-            var bw1 = Vector256.Create(d1);
-            var bw2 = Vector256.Create(d2);
-            var bw3 = Vector256.Create(d3);
-            var ss = Vector128.Create(a0.SumsScaled[b], a1.SumsScaled[b], a2.SumsScaled[b], a3.SumsScaled[b]);
-            corr0 = Vector128.FusedMultiplyAdd(Vector128.Create(T.Min(w0) - offset * d0), ss, corr0);
-            corr1 = Vector128.FusedMultiplyAdd(Vector128.Create(T.Min(w1) - offset * d1), ss, corr1);
-            corr2 = Vector128.FusedMultiplyAdd(Vector128.Create(T.Min(w2) - offset * d2), ss, corr2);
-            corr3 = Vector128.FusedMultiplyAdd(Vector128.Create(T.Min(w3) - offset * d3), ss, corr3);
+            var d = BlockUnpack.F16x4(w0 + T.ScaleOffset, rowBytes);
+            var c = Correction4(w0, rowBytes, d);
+            // Correction of row r for token t: c[r]·SumsScaled_t; kept per token as a vector over rows.
+            corr0 = Vector128.FusedMultiplyAdd(c, Vector128.Create(a0.SumsScaled[b]), corr0);
+            corr1 = Vector128.FusedMultiplyAdd(c, Vector128.Create(a1.SumsScaled[b]), corr1);
+            corr2 = Vector128.FusedMultiplyAdd(c, Vector128.Create(a2.SumsScaled[b]), corr2);
+            corr3 = Vector128.FusedMultiplyAdd(c, Vector128.Create(a3.SumsScaled[b]), corr3);
+            var dv = d.ToVector256Unsafe();
+            var bw0 = Lane(dv, 0);
+            var bw1 = Lane(dv, 1);
+            var bw2 = Lane(dv, 2);
+            var bw3 = Lane(dv, 3);
 
             var av = Vector256.Load(a0.Qs + b * 32);
             var ba = Vector256.Create(a0.D[b]);
@@ -134,19 +162,9 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
             s23 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(u2, av)), bw2 * ba, s23);
             s33 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(u3, av)), bw3 * ba, s33);
         }
-        Store(output, outputStride, 0, Vector256.Sum(s00), Vector256.Sum(s10), Vector256.Sum(s20), Vector256.Sum(s30), corr0, corr1, corr2, corr3);
-        Store(output, outputStride, 1, Vector256.Sum(s01), Vector256.Sum(s11), Vector256.Sum(s21), Vector256.Sum(s31), corr0, corr1, corr2, corr3);
-        Store(output, outputStride, 2, Vector256.Sum(s02), Vector256.Sum(s12), Vector256.Sum(s22), Vector256.Sum(s32), corr0, corr1, corr2, corr3);
-        Store(output, outputStride, 3, Vector256.Sum(s03), Vector256.Sum(s13), Vector256.Sum(s23), Vector256.Sum(s33), corr0, corr1, corr2, corr3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* output, long stride, int t, float r0, float r1, float r2, float r3, Vector128<float> c0, Vector128<float> c1, Vector128<float> c2, Vector128<float> c3)
-    {
-        float* o = output + t * stride;
-        o[0] = r0 + c0.GetElement(t);
-        o[1] = r1 + c1.GetElement(t);
-        o[2] = r2 + c2.GetElement(t);
-        o[3] = r3 + c3.GetElement(t);
+        (Vector128.Create(Vector256.Sum(s00), Vector256.Sum(s10), Vector256.Sum(s20), Vector256.Sum(s30)) + corr0).Store(output);
+        (Vector128.Create(Vector256.Sum(s01), Vector256.Sum(s11), Vector256.Sum(s21), Vector256.Sum(s31)) + corr1).Store(output + outputStride);
+        (Vector128.Create(Vector256.Sum(s02), Vector256.Sum(s12), Vector256.Sum(s22), Vector256.Sum(s32)) + corr2).Store(output + 2 * outputStride);
+        (Vector128.Create(Vector256.Sum(s03), Vector256.Sum(s13), Vector256.Sum(s23), Vector256.Sum(s33)) + corr3).Store(output + 3 * outputStride);
     }
 }

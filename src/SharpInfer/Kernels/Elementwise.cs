@@ -54,6 +54,23 @@ public static unsafe class Elementwise
         for (; i < n; i++) y[i] *= a;
     }
 
+    /// <summary>y = a·x.</summary>
+    public static void ScaleTo(float* y, float* x, float a, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var va = Vector512.Create(a);
+            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(x + i) * va, y + i);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var va = Vector256.Create(a);
+            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(x + i) * va, y + i);
+        }
+        for (; i < n; i++) y[i] = x[i] * a;
+    }
+
     /// <summary>Largest element.</summary>
     public static float Max(float* x, int n)
     {

@@ -10,6 +10,19 @@ namespace SharpInfer.Kernels;
 /// </summary>
 public static class HalfVector
 {
+    /// <summary>Four f16 bit patterns, one in the low half of each lane → four floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> F16ToSingle(Vector128<uint> h)
+    {
+        var em = h & Vector128.Create(0x7FFFu);
+        var sign = Vector128.ShiftLeft(h & Vector128.Create(0x8000u), 16);
+        var shifted = Vector128.ShiftLeft(em, 13);
+        var finite = shifted.AsSingle() * Vector128.Create(5.192297e33f);
+        var special = (shifted | Vector128.Create(0x7F800000u)).AsSingle();
+        var isSpecial = Vector128.GreaterThanOrEqual(em, Vector128.Create(0x7C00u)).AsSingle();
+        return Vector128.ConditionalSelect(isSpecial, special, finite) | sign.AsSingle();
+    }
+
     /// <summary>Eight f16 bit patterns → eight floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> F16ToSingle(Vector128<ushort> h) =>

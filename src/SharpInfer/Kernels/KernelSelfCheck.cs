@@ -49,14 +49,14 @@ public static unsafe class KernelSelfCheck
         {
             int n = nb * block;
             long rowBytes = GgmlTypeInfo.RowBytes(type, n);
-            var weights = new byte[rowBytes * 4];
-            for (int row = 0; row < 4; row++)
+            var weights = new byte[rowBytes * 8];
+            for (int row = 0; row < 8; row++)
             {
                 var values = RandomFloats(r, n, outliers: true);
                 Quantize.Row(type, values, weights.AsSpan((int)(row * rowBytes), (int)rowBytes));
             }
-            using var acts = new ActivationSet(4, n);
-            for (int t = 0; t < 4; t++)
+            using var acts = new ActivationSet(5, n);
+            for (int t = 0; t < 5; t++)
             {
                 var x = RandomFloats(r, n, outliers: false);
                 fixed (float* xp = x)
@@ -87,6 +87,7 @@ public static unsafe class KernelSelfCheck
                 }
                 fast.Tile4x4(w, rowBytes, acts.Row(0, super), acts.Row(1, super), acts.Row(2, super), acts.Row(3, super), n, got, 4);
                 for (int i = 0; i < 16; i++) Compare(failures, $"{type} Tile4x4 n={n} [{i}]", expected[i], got[i], magnitude[i]);
+                if (!super) CheckPanel(failures, type, w, rowBytes, n, acts, exact: false, "random");
             }
         }
         return failures;
@@ -110,9 +111,9 @@ public static unsafe class KernelSelfCheck
         {
             int n = nb * block;
             long rowBytes = GgmlTypeInfo.RowBytes(type, n);
-            var weights = new byte[rowBytes * 4];
-            var dequantized = new float[4][];
-            for (int row = 0; row < 4; row++)
+            var weights = new byte[rowBytes * 8];
+            var dequantized = new float[8][];
+            for (int row = 0; row < 8; row++)
             {
                 var span = weights.AsSpan((int)(row * rowBytes), (int)rowBytes);
                 Quantize.Row(type, RandomFloats(r, n, outliers: true), span);
@@ -120,9 +121,9 @@ public static unsafe class KernelSelfCheck
                 dequantized[row] = new float[n];
                 Dequantize.Row(type, span, dequantized[row]);
             }
-            using var acts = new ActivationSet(4, n);
-            var ints = new sbyte[4][];
-            for (int t = 0; t < 4; t++)
+            using var acts = new ActivationSet(5, n);
+            var ints = new sbyte[5][];
+            for (int t = 0; t < 5; t++)
             {
                 ints[t] = new sbyte[n];
                 for (int i = 0; i < n; i++) ints[t][i] = (sbyte)r.Next(-2, 3);
@@ -160,6 +161,7 @@ public static unsafe class KernelSelfCheck
                         Same(failures, $"{type} exact Tile4x4 n={n} row {row} token {t}", exact, got[t * 4 + row]);
                     }
                 }
+                if (!super) CheckPanel(failures, type, w, rowBytes, n, acts, exact: true, "unit-scale");
             }
         }
         return failures;
@@ -189,6 +191,33 @@ public static unsafe class KernelSelfCheck
             foreach (int o in offsets) System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(row[(b * size + o)..], one);
         }
         static bool super(GgmlType t) => QuantizedDot.UsesSuperBlocks(t);
+    }
+
+    /// <summary>
+    /// The prefill panel (where this CPU has one for <paramref name="type"/>): eight rows against five tokens (a full
+    /// quad and a short one) next to the scalar twin, within the float-order tolerance or, with unit scales, exactly.
+    /// </summary>
+    private static void CheckPanel(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, ActivationSet acts, bool exact, string label)
+    {
+        var k = QuantizedDot.KernelsFor(type);
+        if (!k.HasPanels) return;
+        var reference = QuantizedDot.ScalarFor(type);
+        const int tokens = 5, rows = QuantizedDot.PanelRows;
+        using var panel = new NativeBuffer<byte>(QuantizedDot.PanelScratchBytes(n) + 64);
+        using var output = new NativeBuffer<float>(tokens * rows);
+        k.PanelPack(w, rowBytes, n, panel.Pointer);
+        k.PanelMultiply(panel.Pointer, n, acts.Row(0, false), tokens, output.Pointer, rows, (float*)(panel.Pointer + QuantizedDot.PanelBytes(n)));
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                var a = acts.Row(t, false);
+                float expected = reference(w + r * rowBytes, a, n);
+                float actual = output.Pointer[t * rows + r];
+                if (exact) Same(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual);
+                else Compare(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual, Magnitude(type, w + r * rowBytes, a, n, false));
+            }
+        }
     }
 
     private static void Compare(List<string> failures, string what, float expected, float actual, double magnitude)
@@ -296,6 +325,13 @@ public static unsafe class KernelSelfCheck
         var failures = new List<string>();
         var bits = new ushort[65536];
         for (int i = 0; i < bits.Length; i++) bits[i] = (ushort)i;
+        for (int i = 0; i < bits.Length; i++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf(bits[i]);
+            float actual = HalfFloat.ToSingle(bits[i]);
+            bool same = float.IsNaN(expected) ? float.IsNaN(actual) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual);
+            if (!same && failures.Count < 20) failures.Add($"scalar f16 0x{bits[i]:X4}: expected {expected}, got {actual}");
+        }
         var out8 = new float[8];
         var out16 = new float[16];
         fixed (ushort* b = bits)

@@ -41,12 +41,20 @@ public sealed unsafe class MatMul : IDisposable
     /// <summary>Tokens whose quantized activations are kept hot in L2 while a chunk's weight rows pass.</summary>
     private const int TokenBlock = 64;
 
+    /// <summary>Tokens a packed panel meets before the next panel is packed (their activations stay in L2).</summary>
+    private const int PanelTokenBlock = 128;
+
+    /// <summary>Fewest tokens for which packing panels beats the four-row tiles.</summary>
+    private const int PanelMinTokens = 8;
+
     private readonly int _maxTokens;
     private readonly int _maxColumns;
     private readonly NativeBuffer<sbyte> _qs32, _qs256;
     private readonly NativeBuffer<float> _d32, _ss32, _d256, _bss, _rowScratch;
     private readonly NativeBuffer<int> _sums32;
     private readonly NativeBuffer<short> _bsums;
+    private readonly NativeBuffer<byte> _panels;
+    private readonly long _panelStride;
 
     /// <summary>Allocates activation scratch for up to <paramref name="maxTokens"/> rows of <paramref name="maxColumns"/>.</summary>
     public MatMul(int maxTokens, int maxColumns, int threads)
@@ -63,12 +71,14 @@ public sealed unsafe class MatMul : IDisposable
         _bsums = new NativeBuffer<short>(n / 16 + 1);
         _bss = new NativeBuffer<float>(n / 16 + 1);
         _rowScratch = new NativeBuffer<float>((long)threads * maxColumns + 16);
+        _panelStride = (QuantizedDot.PanelScratchBytes(maxColumns) + 63) / 64 * 64;
+        _panels = new NativeBuffer<byte>(threads * _panelStride);
     }
 
-    private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch];
+    private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch, _panels];
 
     /// <summary>Bytes of scratch memory held.</summary>
-    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize;
+    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize + _panels.ByteSize;
 
     /// <summary>
     /// Quantizes <paramref name="x"/> into the layouts that <paramref name="types"/> need (pass every weight type the
@@ -152,8 +162,12 @@ public sealed unsafe class MatMul : IDisposable
             Quantized = quantized,
             Kernels = quantized ? QuantizedDot.KernelsFor(w.Type) : default,
             RowScratch = _rowScratch.Pointer,
-            RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount),
+            Panels = _panels.Pointer,
+            PanelStride = _panelStride,
         };
+        // Panels pay off once a packed panel meets enough tokens to amortise the packing.
+        job.UsePanels = quantized && job.Kernels.HasPanels && a.Tokens >= PanelMinTokens;
+        job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : 4);
         int chunks = (w.Rows + job.RowsPerChunk - 1) / job.RowsPerChunk;
         pool.For(chunks, &MultiplyChunk, &job);
     }
@@ -165,11 +179,11 @@ public sealed unsafe class MatMul : IDisposable
         Multiply(pool, w, a, y);
     }
 
-    private static int ChooseChunk(int rows, int threads)
+    private static int ChooseChunk(int rows, int threads, int multiple)
     {
-        // Several chunks per thread for the dynamic hand-out to even out; whole row quads for the kernels.
+        // Several chunks per thread for the dynamic hand-out to even out; whole row groups for the kernels.
         int target = rows / (threads * 8);
-        return Math.Clamp((target + 3) / 4 * 4, 4, 256);
+        return Math.Clamp((target + multiple - 1) / multiple * multiple, multiple, 256);
     }
 
     private struct MultiplyJob
@@ -180,7 +194,9 @@ public sealed unsafe class MatMul : IDisposable
         public GgmlType Type;
         public float* X, Y, RowScratch;
         public Q8Row Act;
-        public bool Super, Quantized;
+        public bool Super, Quantized, UsePanels;
+        public byte* Panels;
+        public long PanelStride;
         public QuantizedDot.Kernels Kernels;
 
         public Q8Row Activation(int t) => Super ? Offset256(Act, t, Columns) : Offset32(Act, t, Columns);
@@ -191,7 +207,8 @@ public sealed unsafe class MatMul : IDisposable
         ref var job = ref *(MultiplyJob*)context;
         int first = chunk * job.RowsPerChunk;
         int last = Math.Min(job.Rows, first + job.RowsPerChunk);
-        if (job.Quantized) QuantizedChunk(ref job, first, last);
+        if (job.UsePanels) PanelChunk(ref job, first, last, thread);
+        else if (job.Quantized) QuantizedChunk(ref job, first, last);
         else FloatChunk(ref job, first, last, thread);
     }
 
@@ -220,6 +237,26 @@ public sealed unsafe class MatMul : IDisposable
                 for (int t = tb; t < tEnd; t++) job.Y[(long)t * rows + r] = k.Dot(w, job.Activation(t), cols);
             }
         }
+    }
+
+    private static void PanelChunk(ref MultiplyJob job, int first, int last, int thread)
+    {
+        int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
+        var k = job.Kernels;
+        byte* panel = job.Panels + thread * job.PanelStride;
+        float* tokenScratch = (float*)(panel + QuantizedDot.PanelBytes(cols));
+        int panelEnd = first + (last - first) / QuantizedDot.PanelRows * QuantizedDot.PanelRows;
+        for (int tb = 0; tb < tokens; tb += PanelTokenBlock)
+        {
+            int count = Math.Min(PanelTokenBlock, tokens - tb);
+            var firstToken = Offset32(job.Act, tb, cols);
+            for (int r = first; r < panelEnd; r += QuantizedDot.PanelRows)
+            {
+                k.PanelPack(job.W + r * job.RowBytes, job.RowBytes, cols, panel);
+                k.PanelMultiply(panel, cols, firstToken, count, job.Y + (long)tb * rows + r, rows, tokenScratch);
+            }
+        }
+        if (panelEnd < last) QuantizedChunk(ref job, panelEnd, last);
     }
 
     private static void FloatChunk(ref MultiplyJob job, int first, int last, int thread)

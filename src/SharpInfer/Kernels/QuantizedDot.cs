@@ -26,7 +26,22 @@ public static unsafe partial class QuantizedDot
         public delegate*<byte*, long, Q8Row, int, float*, void> Dot4 { get; init; }
         /// <summary>Four rows × four activation rows; result [t·stride + r].</summary>
         public delegate*<byte*, long, Q8Row, Q8Row, Q8Row, Q8Row, int, float*, long, void> Tile4x4 { get; init; }
+        /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
+        public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
+        /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
+        public delegate*<byte*, int, Q8Row, int, float*, long, float*, void> PanelMultiply { get; init; }
+        /// <summary>Whether <see cref="PanelPack"/> and <see cref="PanelMultiply"/> exist.</summary>
+        public bool HasPanels => PanelPack != null;
     }
+
+    /// <summary>Rows per prefill panel.</summary>
+    public const int PanelRows = 8;
+
+    /// <summary>Bytes of one packed panel (values, scales, minimums) for rows of <paramref name="columns"/>, rounded to a cache line.</summary>
+    public static long PanelBytes(int columns) => (Block32Panels<Q4_0Block>.ScratchBytes(columns) + 63) / 64 * 64;
+
+    /// <summary>Bytes of panel scratch per thread for rows of <paramref name="columns"/> elements: a panel and its token scratch.</summary>
+    public static long PanelScratchBytes(int columns) => PanelBytes(columns) + Block32Panels<Q4_0Block>.TokenScratchFloats(columns) * sizeof(float);
 
     /// <summary>The dot product for a weight type (fastest supported path).</summary>
     public static delegate*<byte*, Q8Row, int, float> For(GgmlType type) => KernelsFor(type).Dot;
@@ -57,6 +72,9 @@ public static unsafe partial class QuantizedDot
         Dot = &Block32Kernels<T>.Dot,
         Dot4 = &Block32Kernels<T>.Dot4Rows,
         Tile4x4 = &Block32Kernels<T>.Tile4x4,
+        // The panels multiply unsigned weights with vpdpbusd, which only AVX-VNNI has without saturation.
+        PanelPack = AvxVnni.IsSupported ? &Block32Panels<T>.Pack : null,
+        PanelMultiply = AvxVnni.IsSupported ? &Block32Panels<T>.Multiply : null,
     };
 
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()

@@ -5,89 +5,164 @@ using System.Runtime.Intrinsics.X86;
 namespace SharpInfer.Kernels;
 
 /// <summary>
-/// Integer dot products of K-quant super-blocks with Q8_K activations: the super-block is unpacked once to 256
-/// unsigned bytes, each 32-byte chunk meets the activations in one <c>vpdpbusd</c> (or <c>vpmaddubsw</c> +
-/// <c>vpmaddwd</c>), lanes are multiplied by their group's integer scale and summed in 32 bits; one float multiply
-/// per super-block applies d·d_a, and the groups' offsets and minimums come off through the scaled 16-element sums.
-/// Requires AVX2 (callers fall back to the scalar twins without it).
+/// Integer dot products of K-quant super-blocks with Q8_K activations, decoded in registers: each 32-element chunk of
+/// unsigned weights meets the activations in <c>vpmaddubsw</c> (pairs to 16 bits, far below saturation since U ≤ 63),
+/// and the pairs meet the chunk's two group scales in <c>vpmaddwd</c> (or AVX-VNNI's fused <c>vpdpwssd</c>), summed in
+/// 32 bits. Fixed offsets come off in integers through the activations' 16-element sums; minimums through the same
+/// sums times dmin. One float multiply-add per super-block applies d·d_a. Requires AVX2 (callers fall back to the
+/// scalar twins without it).
 /// </summary>
+[SkipLocalsInit]
 internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
 {
+    /// <summary>How far ahead decode prefetches: the same position four rows on, i.e. the next row quad.</summary>
+    private const int PrefetchRows = 4;
+
+    /// <summary>The chunk's 16-bit scale vector: group 2c's scale in the low 128 bits, group 2c+1's in the high.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
+    private static Vector256<short> ChunkScales(Vector256<short> low, Vector256<short> high, int chunk)
     {
-        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, a);
-        // Values of at most 63: vpmaddubsw pairs stay below saturation.
-        return Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u, a), Vector256.Create((short)1));
+        byte b = (byte)(4 * (chunk & 3));
+        var control = Vector256.Create(b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1),
+            (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3),
+            (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3));
+        return Avx2.Shuffle((chunk < 4 ? low : high).AsByte(), control).AsInt16();
     }
 
-    /// <summary>Σ over the super-block of scale_g·U·a as eight int32 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> ScaledDot(SuperBlockScratch* s, sbyte* a)
+    private static Vector256<int> Accumulate(Vector256<int> sum, Vector256<byte> u, sbyte* a, Vector256<short> scales)
     {
-        var acc = Vector256<int>.Zero;
-        for (int c = 0; c < 8; c++)
+        var pairs = Avx2.MultiplyAddAdjacent(u, Vector256.Load(a));
+        if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(sum, pairs, scales);
+        return sum + Avx2.MultiplyAddAdjacent(pairs, scales);
+    }
+
+    /// <summary>Per-row decoding of one super-block: the eight chunk scale vectors and the 16 group scales and minimums.</summary>
+    private struct Decoded
+    {
+        public Vector256<short> S0, S1, S2, S3, S4, S5, S6, S7, Scales, Mins;
+        public float D, DMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Decode(byte* block, out Decoded k)
+    {
+        T.Scales(block, out var scales, out var mins);
+        var low = Avx2.Permute2x128(scales, scales, 0x00);
+        var high = Avx2.Permute2x128(scales, scales, 0x11);
+        k.S0 = ChunkScales(low, high, 0);
+        k.S1 = ChunkScales(low, high, 1);
+        k.S2 = ChunkScales(low, high, 2);
+        k.S3 = ChunkScales(low, high, 3);
+        k.S4 = ChunkScales(low, high, 4);
+        k.S5 = ChunkScales(low, high, 5);
+        k.S6 = ChunkScales(low, high, 6);
+        k.S7 = ChunkScales(low, high, 7);
+        k.Scales = scales;
+        k.Mins = mins;
+        k.D = T.D(block);
+        k.DMin = T.HasMins ? T.DMin(block) : 0;
+    }
+
+    /// <summary>Σ sc·(U − offset)·a over one super-block for one activation row, as eight int32 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> IntegerDot(byte* block, in Decoded k, sbyte* a, short* bsums)
+    {
+        var sum = Vector256<int>.Zero;
+        T.Values(block, 0, out var u0, out var u1);
+        sum = Accumulate(sum, u0, a, k.S0);
+        sum = Accumulate(sum, u1, a + 32, k.S1);
+        T.Values(block, 1, out u0, out u1);
+        sum = Accumulate(sum, u0, a + 64, k.S2);
+        sum = Accumulate(sum, u1, a + 96, k.S3);
+        T.Values(block, 2, out u0, out u1);
+        sum = Accumulate(sum, u0, a + 128, k.S4);
+        sum = Accumulate(sum, u1, a + 160, k.S5);
+        T.Values(block, 3, out u0, out u1);
+        sum = Accumulate(sum, u0, a + 192, k.S6);
+        sum = Accumulate(sum, u1, a + 224, k.S7);
+        if (T.Offset != 0)
         {
-            var lanes = DotBytes(Vector256.Load(s->U + 32 * c), Vector256.Load(a + 32 * c));
-            acc += Avx2.MultiplyLow(lanes, Vector256.Load(s->Scales + 8 * c));
+            var offsetTerms = Avx2.MultiplyAddAdjacent(k.Scales, Vector256.Load(bsums));
+            sum -= T.Offset == 32 ? Vector256.ShiftLeft(offsetTerms, 5) : offsetTerms * Vector256.Create(T.Offset);
         }
-        return acc;
+        return sum;
     }
 
+    /// <summary>Adds one super-block of one row against one activation row into the float accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Bias(SuperBlockScratch* s, float* bsumsScaled, Vector256<float> acc) =>
-        Vector256.FusedMultiplyAdd(Vector256.Load(s->Bias), Vector256.Load(bsumsScaled),
-            Vector256.FusedMultiplyAdd(Vector256.Load(s->Bias + 8), Vector256.Load(bsumsScaled + 8), acc));
+    private static void Step(byte* block, in Decoded k, Q8Row a, int b, ref Vector256<float> acc, ref Vector256<float> mins)
+    {
+        float da = a.D[b];
+        short* bsums = a.BSums + b * 16;
+        var sum = IntegerDot(block, k, a.Qs + b * 256, bsums);
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(k.D * da), acc);
+        if (T.HasMins)
+        {
+            var m = Avx2.MultiplyAddAdjacent(k.Mins, Vector256.Load(bsums));
+            mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(k.DMin * da), mins);
+        }
+    }
 
     /// <summary>One row × one activation row.</summary>
     public static float Dot(byte* w, Q8Row a, int n)
     {
-        SuperBlockScratch scratch;
-        var s = &scratch;
         var acc = Vector256<float>.Zero;
-        var corr = Vector256<float>.Zero;
+        var mins = Vector256<float>.Zero;
         for (int b = 0; b < n / 256; b++)
         {
-            T.Unpack(w + (long)b * T.BlockBytes, s);
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(ScaledDot(s, a.Qs + b * 256)), Vector256.Create(s->D * a.D[b]), acc);
-            corr = Bias(s, a.BSumsScaled + b * 16, corr);
+            byte* block = w + (long)b * T.BlockBytes;
+            Decode(block, out var k);
+            Step(block, k, a, b, ref acc, ref mins);
         }
-        return Vector256.Sum(acc) - Vector256.Sum(corr);
+        return Vector256.Sum(acc) - Vector256.Sum(mins);
     }
 
-    /// <summary>Four consecutive rows × one activation row.</summary>
+    /// <summary>Four consecutive rows × one activation row, prefetching the next row quad.</summary>
     public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
     {
-        for (int r = 0; r < 4; r++) output[r] = Dot(w + r * rowBytes, a, n);
+        long ahead = PrefetchRows * rowBytes;
+        for (int r = 0; r < 4; r++)
+        {
+            byte* row = w + r * rowBytes;
+            var acc = Vector256<float>.Zero;
+            var mins = Vector256<float>.Zero;
+            for (int b = 0; b < n / 256; b++)
+            {
+                byte* block = row + (long)b * T.BlockBytes;
+                // A super-block spans at most four lines (210 bytes): fetch them for the row four below.
+                Sse.Prefetch0(block + ahead);
+                Sse.Prefetch0(block + ahead + 64);
+                Sse.Prefetch0(block + ahead + 128);
+                if (T.BlockBytes > 128) Sse.Prefetch0(block + ahead + T.BlockBytes - 1);
+                Decode(block, out var k);
+                Step(block, k, a, b, ref acc, ref mins);
+            }
+            output[r] = Vector256.Sum(acc) - Vector256.Sum(mins);
+        }
     }
 
-    /// <summary>Four rows × four activation rows; each super-block is unpacked once and used four times.</summary>
+    /// <summary>Four rows × four activation rows; each super-block is decoded once and used four times.</summary>
     public static void Tile4x4(byte* w, long rowBytes, Q8Row a0, Q8Row a1, Q8Row a2, Q8Row a3, int n, float* output, long outputStride)
     {
-        SuperBlockScratch scratch;
-        var s = &scratch;
         for (int r = 0; r < 4; r++)
         {
             byte* row = w + r * rowBytes;
             Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
-            Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+            Vector256<float> m0 = default, m1 = default, m2 = default, m3 = default;
             for (int b = 0; b < n / 256; b++)
             {
-                T.Unpack(row + (long)b * T.BlockBytes, s);
-                var d = Vector256.Create(s->D);
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(ScaledDot(s, a0.Qs + b * 256)), d * Vector256.Create(a0.D[b]), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(ScaledDot(s, a1.Qs + b * 256)), d * Vector256.Create(a1.D[b]), acc1);
-                acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(ScaledDot(s, a2.Qs + b * 256)), d * Vector256.Create(a2.D[b]), acc2);
-                acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(ScaledDot(s, a3.Qs + b * 256)), d * Vector256.Create(a3.D[b]), acc3);
-                c0 = Bias(s, a0.BSumsScaled + b * 16, c0);
-                c1 = Bias(s, a1.BSumsScaled + b * 16, c1);
-                c2 = Bias(s, a2.BSumsScaled + b * 16, c2);
-                c3 = Bias(s, a3.BSumsScaled + b * 16, c3);
+                byte* block = row + (long)b * T.BlockBytes;
+                Decode(block, out var k);
+                Step(block, k, a0, b, ref acc0, ref m0);
+                Step(block, k, a1, b, ref acc1, ref m1);
+                Step(block, k, a2, b, ref acc2, ref m2);
+                Step(block, k, a3, b, ref acc3, ref m3);
             }
-            output[r] = Vector256.Sum(acc0) - Vector256.Sum(c0);
-            output[outputStride + r] = Vector256.Sum(acc1) - Vector256.Sum(c1);
-            output[2 * outputStride + r] = Vector256.Sum(acc2) - Vector256.Sum(c2);
-            output[3 * outputStride + r] = Vector256.Sum(acc3) - Vector256.Sum(c3);
+            output[r] = Vector256.Sum(acc0) - Vector256.Sum(m0);
+            output[outputStride + r] = Vector256.Sum(acc1) - Vector256.Sum(m1);
+            output[2 * outputStride + r] = Vector256.Sum(acc2) - Vector256.Sum(m2);
+            output[3 * outputStride + r] = Vector256.Sum(acc3) - Vector256.Sum(m3);
         }
     }
 }

@@ -1,179 +1,216 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Kernels;
 
-/// <summary>Where a K-quant super-block is unpacked to: 256 unsigned values, per-16 integer scales, per-16 float biases.</summary>
-internal unsafe struct SuperBlockScratch
-{
-    /// <summary>The 256 values as unsigned bytes, in element order.</summary>
-    public fixed byte U[256];
-    /// <summary>Integer scale of each 16-element group, repeated 4× so 32-byte chunk c reads lanes 8c..8c+7.</summary>
-    public fixed int Scales[64];
-    /// <summary>d·sc·offset + dmin·m of each 16-element group.</summary>
-    public fixed float Bias[16];
-    /// <summary>Super-block scale d.</summary>
-    public float D;
-}
-
 /// <summary>
-/// A 256-element K-quant format as the integer kernels see it: weight = d·sc_g·(U − offset_g) − dmin·m_g for 16-element
-/// groups g, unpacked into a <see cref="SuperBlockScratch"/>.
+/// A 256-element K-quant format as the integer kernels see it, decoded straight into registers: eight 32-element
+/// chunks of unsigned values U, a signed integer scale per 16-element group, and per format either a minimum per
+/// group (weight = d·sc·U − dmin·m) or a fixed offset (weight = d·sc·(U − offset)). Implementations are structs so the
+/// generic kernels are specialised per format.
 /// </summary>
 internal unsafe interface ISuperBlock
 {
     /// <summary>Bytes per super-block.</summary>
     static abstract int BlockBytes { get; }
 
-    /// <summary>Unpacks one super-block.</summary>
-    static abstract void Unpack(byte* block, SuperBlockScratch* s);
+    /// <summary>Offset subtracted from U before scaling (0 for formats with minimums).</summary>
+    static abstract int Offset { get; }
+
+    /// <summary>Whether the format has per-group minimums scaled by dmin.</summary>
+    static abstract bool HasMins { get; }
+
+    /// <summary>Chunks 2·<paramref name="pair"/> and 2·<paramref name="pair"/>+1 (elements 64·pair … 64·pair+63).</summary>
+    static abstract void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second);
+
+    /// <summary>The 16 group scales, and (for formats with minimums) the 16 group minimums.</summary>
+    static abstract void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins);
+
+    /// <summary>Super-block scale d.</summary>
+    static abstract float D(byte* block);
+
+    /// <summary>Super-block scale of the minimums (0 without minimums).</summary>
+    static abstract float DMin(byte* block);
 }
 
 internal static unsafe class SuperBlockUnpack
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetGroupScale(SuperBlockScratch* s, int group, int scale)
-    {
-        int* p = s->Scales + group * 4;
-        p[0] = p[1] = p[2] = p[3] = scale;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> Bits(Vector256<byte> v, int shift, byte mask) =>
         Vector256.ShiftRightLogical(v.AsUInt16(), shift).AsByte() & Vector256.Create(mask);
+
+    /// <summary>Eight byte values each repeated twice, widened to 16 shorts (32-element groups as pairs of 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Doubled(Vector128<byte> bytes, byte first) =>
+        Avx2.ConvertToVector256Int16(Ssse3.Shuffle(bytes, Vector128.Create(first, first, (byte)(first + 1), (byte)(first + 1), (byte)(first + 2), (byte)(first + 2),
+            (byte)(first + 3), (byte)(first + 3), (byte)(first + 4), (byte)(first + 4), (byte)(first + 5), (byte)(first + 5), (byte)(first + 6), (byte)(first + 6),
+            (byte)(first + 7), (byte)(first + 7))));
+
+    /// <summary>The eight 6-bit scales and eight 6-bit minimums of Q4_K/Q5_K, as bytes [sc0..sc7, m0..m7].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<byte> ScaleMinK4(byte* packed)
+    {
+        uint a0 = *(uint*)packed, a1 = *(uint*)(packed + 4), a2 = *(uint*)(packed + 8);
+        uint scLow = a0 & 0x3F3F3F3Fu;
+        uint mLow = a1 & 0x3F3F3F3Fu;
+        uint scHigh = (a2 & 0x0F0F0F0Fu) | (((a0 >> 6) & 0x03030303u) << 4);
+        uint mHigh = ((a2 >> 4) & 0x0F0F0F0Fu) | (((a1 >> 6) & 0x03030303u) << 4);
+        return Vector128.Create(scLow, scHigh, mLow, mHigh).AsByte();
+    }
 }
 
 internal unsafe struct Q2_KBlock : ISuperBlock
 {
     public static int BlockBytes => 84;
+    public static int Offset => 0;
+    public static bool HasMins => true;
 
-    public static void Unpack(byte* block, SuperBlockScratch* s)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second)
     {
-        byte* scales = block;
-        float d = HalfFloat.ToSingle(*(ushort*)(block + 80));
-        float dmin = HalfFloat.ToSingle(*(ushort*)(block + 82));
-        for (int half = 0; half < 2; half++)
-        {
-            var q = Vector256.Load(block + 16 + 32 * half);
-            for (int j = 0; j < 4; j++) SuperBlockUnpack.Bits(q, 2 * j, 0x03).Store(s->U + 32 * (half * 4 + j));
-        }
-        for (int g = 0; g < 16; g++)
-        {
-            SuperBlockUnpack.SetGroupScale(s, g, scales[g] & 0xF);
-            s->Bias[g] = dmin * (scales[g] >> 4);
-        }
-        s->D = d;
+        var q = Vector256.Load(block + 16 + 32 * (pair >> 1));
+        int shift = 4 * (pair & 1);
+        first = SuperBlockUnpack.Bits(q, shift, 0x03);
+        second = SuperBlockUnpack.Bits(q, shift + 2, 0x03);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        var packed = Vector128.Load(block);
+        scales = Avx2.ConvertToVector256Int16(packed & Vector128.Create((byte)0x0F));
+        mins = Avx2.ConvertToVector256Int16(Vector128.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & Vector128.Create((byte)0x0F));
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 80));
+    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 82));
 }
 
 internal unsafe struct Q3_KBlock : ISuperBlock
 {
     public static int BlockBytes => 110;
+    public static int Offset => 4;
+    public static bool HasMins => false;
 
-    public static void Unpack(byte* block, SuperBlockScratch* s)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second)
     {
-        float d = HalfFloat.ToSingle(*(ushort*)(block + 108));
         var hm = Vector256.Load(block);
-        for (int half = 0; half < 2; half++)
-        {
-            var q = Vector256.Load(block + 32 + 32 * half);
-            for (int j = 0; j < 4; j++)
-            {
-                int bit = half * 4 + j;
-                var high = SuperBlockUnpack.Bits(hm, bit, 0x01);
-                (SuperBlockUnpack.Bits(q, 2 * j, 0x03) | Vector256.ShiftLeft(high.AsUInt16(), 2).AsByte()).Store(s->U + 32 * bit);
-            }
-        }
-        sbyte* sc = stackalloc sbyte[16];
-        Dequantize.ScalesQ3K(block + 96, sc);
-        for (int g = 0; g < 16; g++)
-        {
-            SuperBlockUnpack.SetGroupScale(s, g, sc[g]);
-            s->Bias[g] = d * sc[g] * 4;
-        }
-        s->D = d;
+        var q = Vector256.Load(block + 32 + 32 * (pair >> 1));
+        int shift = 4 * (pair & 1);
+        // High bit of chunk c is bit c of the 32 mask bytes; it adds 4 to the two low bits.
+        first = SuperBlockUnpack.Bits(q, shift, 0x03) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(hm, 2 * pair, 0x01).AsUInt16(), 2).AsByte();
+        second = SuperBlockUnpack.Bits(q, shift + 2, 0x03) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(hm, 2 * pair + 1, 0x01).AsUInt16(), 2).AsByte();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        byte* packed = block + 96;
+        uint a0 = *(uint*)packed, a1 = *(uint*)(packed + 4), a2 = *(uint*)(packed + 8);
+        uint s0 = (a0 & 0x0F0F0F0Fu) | ((a2 & 0x03030303u) << 4);
+        uint s1 = (a1 & 0x0F0F0F0Fu) | (((a2 >> 2) & 0x03030303u) << 4);
+        uint s2 = ((a0 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 4) & 0x03030303u) << 4);
+        uint s3 = ((a1 >> 4) & 0x0F0F0F0Fu) | (((a2 >> 6) & 0x03030303u) << 4);
+        var bytes = Vector128.Create(s0, s1, s2, s3).AsSByte() - Vector128.Create((sbyte)32);
+        scales = Avx2.ConvertToVector256Int16(bytes);
+        mins = default;
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 108));
+    public static float DMin(byte* block) => 0;
 }
 
 internal unsafe struct Q4_KBlock : ISuperBlock
 {
     public static int BlockBytes => 144;
+    public static int Offset => 0;
+    public static bool HasMins => true;
 
-    public static void Unpack(byte* block, SuperBlockScratch* s)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second)
     {
-        float d = HalfFloat.ToSingle(*(ushort*)block);
-        float dmin = HalfFloat.ToSingle(*(ushort*)(block + 2));
-        for (int p = 0; p < 4; p++)
-        {
-            var q = Vector256.Load(block + 16 + 32 * p);
-            (q & Vector256.Create((byte)0x0F)).Store(s->U + 64 * p);
-            SuperBlockUnpack.Bits(q, 4, 0x0F).Store(s->U + 64 * p + 32);
-        }
-        for (int c = 0; c < 8; c++)
-        {
-            Dequantize.ScaleMinK4(c, block + 4, out byte sc, out byte m);
-            SuperBlockUnpack.SetGroupScale(s, 2 * c, sc);
-            SuperBlockUnpack.SetGroupScale(s, 2 * c + 1, sc);
-            s->Bias[2 * c] = s->Bias[2 * c + 1] = dmin * m;
-        }
-        s->D = d;
+        var q = Vector256.Load(block + 16 + 32 * pair);
+        first = q & Vector256.Create((byte)0x0F);
+        second = SuperBlockUnpack.Bits(q, 4, 0x0F);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
+        scales = SuperBlockUnpack.Doubled(bytes, 0);
+        mins = SuperBlockUnpack.Doubled(bytes, 8);
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)block);
+    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 2));
 }
 
 internal unsafe struct Q5_KBlock : ISuperBlock
 {
     public static int BlockBytes => 176;
+    public static int Offset => 0;
+    public static bool HasMins => true;
 
-    public static void Unpack(byte* block, SuperBlockScratch* s)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second)
     {
-        float d = HalfFloat.ToSingle(*(ushort*)block);
-        float dmin = HalfFloat.ToSingle(*(ushort*)(block + 2));
         var qh = Vector256.Load(block + 16);
-        for (int p = 0; p < 4; p++)
-        {
-            var q = Vector256.Load(block + 48 + 32 * p);
-            var lowHigh = Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2 * p, 0x01).AsUInt16(), 4).AsByte();
-            var highHigh = Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2 * p + 1, 0x01).AsUInt16(), 4).AsByte();
-            ((q & Vector256.Create((byte)0x0F)) | lowHigh).Store(s->U + 64 * p);
-            (SuperBlockUnpack.Bits(q, 4, 0x0F) | highHigh).Store(s->U + 64 * p + 32);
-        }
-        for (int c = 0; c < 8; c++)
-        {
-            Dequantize.ScaleMinK4(c, block + 4, out byte sc, out byte m);
-            SuperBlockUnpack.SetGroupScale(s, 2 * c, sc);
-            SuperBlockUnpack.SetGroupScale(s, 2 * c + 1, sc);
-            s->Bias[2 * c] = s->Bias[2 * c + 1] = dmin * m;
-        }
-        s->D = d;
+        var q = Vector256.Load(block + 48 + 32 * pair);
+        first = (q & Vector256.Create((byte)0x0F)) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2 * pair, 0x01).AsUInt16(), 4).AsByte();
+        second = SuperBlockUnpack.Bits(q, 4, 0x0F) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2 * pair + 1, 0x01).AsUInt16(), 4).AsByte();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
+        scales = SuperBlockUnpack.Doubled(bytes, 0);
+        mins = SuperBlockUnpack.Doubled(bytes, 8);
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)block);
+    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 2));
 }
 
 internal unsafe struct Q6_KBlock : ISuperBlock
 {
     public static int BlockBytes => 210;
+    public static int Offset => 32;
+    public static bool HasMins => false;
 
-    public static void Unpack(byte* block, SuperBlockScratch* s)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second)
     {
-        float d = HalfFloat.ToSingle(*(ushort*)(block + 208));
-        sbyte* scales = (sbyte*)(block + 192);
+        // Half h = pair/2 holds elements 128h…128h+127 in ql[64h…], qh[32h…]; pair 2h gives the low nibbles
+        // (elements +0…63), pair 2h+1 the high nibbles (elements +64…127).
+        int h = pair >> 1;
+        var ql = Vector256.Load(block + 64 * h);
+        var ql2 = Vector256.Load(block + 64 * h + 32);
+        var qh = Vector256.Load(block + 128 + 32 * h);
         var low = Vector256.Create((byte)0x0F);
-        for (int h = 0; h < 2; h++)
+        if ((pair & 1) == 0)
         {
-            var ql = Vector256.Load(block + 64 * h);
-            var ql2 = Vector256.Load(block + 64 * h + 32);
-            var qh = Vector256.Load(block + 128 + 32 * h);
-            byte* u = s->U + 128 * h;
-            ((ql & low) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 0, 0x03).AsUInt16(), 4).AsByte()).Store(u);
-            ((ql2 & low) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2, 0x03).AsUInt16(), 4).AsByte()).Store(u + 32);
-            (SuperBlockUnpack.Bits(ql, 4, 0x0F) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 4, 0x03).AsUInt16(), 4).AsByte()).Store(u + 64);
-            (SuperBlockUnpack.Bits(ql2, 4, 0x0F) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 6, 0x03).AsUInt16(), 4).AsByte()).Store(u + 96);
+            first = (ql & low) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 0, 0x03).AsUInt16(), 4).AsByte();
+            second = (ql2 & low) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 2, 0x03).AsUInt16(), 4).AsByte();
         }
-        for (int g = 0; g < 16; g++)
+        else
         {
-            SuperBlockUnpack.SetGroupScale(s, g, scales[g]);
-            s->Bias[g] = d * scales[g] * 32;
+            first = SuperBlockUnpack.Bits(ql, 4, 0x0F) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 4, 0x03).AsUInt16(), 4).AsByte();
+            second = SuperBlockUnpack.Bits(ql2, 4, 0x0F) | Vector256.ShiftLeft(SuperBlockUnpack.Bits(qh, 6, 0x03).AsUInt16(), 4).AsByte();
         }
-        s->D = d;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(block + 192)));
+        mins = default;
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 208));
+    public static float DMin(byte* block) => 0;
 }

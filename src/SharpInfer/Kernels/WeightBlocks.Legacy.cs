@@ -20,11 +20,11 @@ internal unsafe interface IBlock32
     /// <summary>The 32 values of a block as unsigned bytes.</summary>
     static abstract Vector256<byte> Unpack(byte* block);
 
-    /// <summary>Block scale d.</summary>
-    static abstract float Scale(byte* block);
+    /// <summary>Byte offset of the f16 block scale d.</summary>
+    static abstract int ScaleOffset { get; }
 
-    /// <summary>Block minimum m (0 for symmetric formats).</summary>
-    static abstract float Min(byte* block);
+    /// <summary>Byte offset of the f16 block minimum m, or −1 for symmetric formats (m = 0).</summary>
+    static abstract int MinOffset { get; }
 }
 
 /// <summary>Shared SIMD helpers of the block decoders.</summary>
@@ -52,6 +52,11 @@ internal static unsafe class BlockUnpack
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float F16(byte* p) => HalfFloat.ToSingle(*(ushort*)p);
+
+    /// <summary>The f16 values at <paramref name="p"/> in four blocks <paramref name="stride"/> bytes apart, widened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> F16x4(byte* p, long stride) =>
+        HalfVector.F16ToSingle(Vector128.Create((uint)*(ushort*)p, *(ushort*)(p + stride), *(ushort*)(p + 2 * stride), *(ushort*)(p + 3 * stride)));
 }
 
 internal unsafe struct Q4_0Block : IBlock32
@@ -59,8 +64,8 @@ internal unsafe struct Q4_0Block : IBlock32
     public static int BlockBytes => 18;
     public static int Offset => 8;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 2);
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => 0;
+    public static int ScaleOffset => 0;
+    public static int MinOffset => -1;
 }
 
 internal unsafe struct Q4_1Block : IBlock32
@@ -68,8 +73,8 @@ internal unsafe struct Q4_1Block : IBlock32
     public static int BlockBytes => 20;
     public static int Offset => 0;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 4);
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => BlockUnpack.F16(block + 2);
+    public static int ScaleOffset => 0;
+    public static int MinOffset => 2;
 }
 
 internal unsafe struct Q5_0Block : IBlock32
@@ -77,8 +82,8 @@ internal unsafe struct Q5_0Block : IBlock32
     public static int BlockBytes => 22;
     public static int Offset => 16;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 6) | BlockUnpack.ExpandBits(*(uint*)(block + 2), 0x10);
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => 0;
+    public static int ScaleOffset => 0;
+    public static int MinOffset => -1;
 }
 
 internal unsafe struct Q5_1Block : IBlock32
@@ -86,8 +91,8 @@ internal unsafe struct Q5_1Block : IBlock32
     public static int BlockBytes => 24;
     public static int Offset => 0;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 8) | BlockUnpack.ExpandBits(*(uint*)(block + 4), 0x10);
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => BlockUnpack.F16(block + 2);
+    public static int ScaleOffset => 0;
+    public static int MinOffset => 2;
 }
 
 internal unsafe struct Q8_0Block : IBlock32
@@ -95,8 +100,8 @@ internal unsafe struct Q8_0Block : IBlock32
     public static int BlockBytes => 34;
     public static int Offset => 128;
     public static Vector256<byte> Unpack(byte* block) => Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => 0;
+    public static int ScaleOffset => 0;
+    public static int MinOffset => -1;
 }
 
 internal unsafe struct IQ4_NLBlock : IBlock32
@@ -109,6 +114,6 @@ internal unsafe struct IQ4_NLBlock : IBlock32
         1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241);
 
     public static Vector256<byte> Unpack(byte* block) => Avx2.Shuffle(Table, BlockUnpack.Nibbles(block + 2));
-    public static float Scale(byte* block) => BlockUnpack.F16(block);
-    public static float Min(byte* block) => 0;
+    public static int ScaleOffset => 0;
+    public static int MinOffset => -1;
 }

@@ -299,12 +299,24 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
     /// </summary>
     public ReadOnlySpan<int> VisibleCells(int seq, int pos)
     {
-        var cells = StreamOf(seq).Cells;
-        var positions = cells.PositionsOf(seq);
+        var (lo, hi) = VisibleRange(seq, pos);
+        return SequenceCells(seq)[lo..hi];
+    }
+
+    /// <summary>
+    /// The cells a token of <paramref name="seq"/> at <paramref name="pos"/> attends to, as the index range
+    /// [lo, hi) into <see cref="SequenceCells"/> (which is sorted by position, so causal and window masks are ranges).
+    /// </summary>
+    public (int Lo, int Hi) VisibleRange(int seq, int pos)
+    {
+        var positions = StreamOf(seq).Cells.PositionsOf(seq);
         int hi = UpperBound(positions, pos);
         int lo = Options.SlidingWindow > 0 ? UpperBound(positions, LowestVisible(pos) - 1) : 0;
-        return cells.CellsOf(seq)[lo..hi];
+        return (lo, Math.Max(lo, hi));
     }
+
+    /// <summary>The cells holding <paramref name="seq"/>, sorted by position.</summary>
+    public ReadOnlySpan<int> SequenceCells(int seq) => StreamOf(seq).Cells.CellsOf(seq);
 
     private static int UpperBound(ReadOnlySpan<int> sorted, int value)
     {

@@ -51,7 +51,8 @@ public sealed unsafe class LlamaForwardPass : IDisposable
     private readonly ComputePool _pool;
     private readonly MatMul _matmul;
     private readonly NativeBuffer<float> _x, _xn, _q, _k, _v, _attn, _tmp, _gate, _up, _rope, _attnScratch, _outHidden;
-    private readonly int[] _tokenSeq, _tokenPos, _tokenIds, _outputIndex;
+    private readonly int[] _tokenSeq, _tokenPos, _tokenIds, _outputIndex, _blockFirst, _blockCount;
+    private int _blocks;
     private readonly GCHandle _self;
     private KvCacheSet? _cache;
     private KvPlacement? _placement;
@@ -82,17 +83,22 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         _gate = new NativeBuffer<float>((long)maxTokens * _hp.FeedForwardLength);
         _up = new NativeBuffer<float>((long)maxTokens * _hp.FeedForwardLength);
         _rope = new NativeBuffer<float>((long)maxTokens * _hp.Rope.Dims);
-        _attnScratch = new NativeBuffer<float>((long)pool.ThreadCount * Kernels.Attention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV));
+        _attnScratch = new NativeBuffer<float>((long)pool.ThreadCount * AttentionScratchFloats);
         _outHidden = new NativeBuffer<float>((long)maxOutputs * d);
         _tokenSeq = new int[maxTokens];
         _tokenPos = new int[maxTokens];
         _tokenIds = new int[maxTokens];
         _outputIndex = new int[maxOutputs];
+        _blockFirst = new int[maxTokens];
+        _blockCount = new int[maxTokens];
         _self = GCHandle.Alloc(this);
     }
 
     /// <summary>Largest micro-batch.</summary>
     public int MaxTokens { get; }
+
+    private long AttentionScratchFloats => Math.Max(FlashAttention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV),
+        Kernels.Attention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV)) + 16;
 
     /// <summary>Most logit rows per pass.</summary>
     public int MaxOutputs { get; }
@@ -118,6 +124,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         batch.Sequences.CopyTo(_tokenSeq);
         batch.Positions.CopyTo(_tokenPos);
         batch.Tokens.CopyTo(_tokenIds);
+        PlanAttentionBlocks(n);
         Parallel(Operation.Embed, n);
 
         int d = _hp.EmbeddingLength;
@@ -139,7 +146,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             AddBias(_k.Pointer, w.KeyBias, n, w.Key.Rows);
             AddBias(_v.Pointer, w.ValueBias, n, w.Value.Rows);
             Parallel(Operation.RopeAndStore, n);
-            Parallel(Operation.Attention, n * _hp.KvHeadCount);
+            Parallel(Operation.Attention, _blocks * _hp.KvHeadCount);
             _matmul.Multiply(_pool, w.Output, _attn.Pointer, n, _tmp.Pointer);
             AddBias(_tmp.Pointer, w.OutputBias, n, d);
             for (int i = 0; i < n; i++) Elementwise.Add(_x.Pointer + (long)i * d, _tmp.Pointer + (long)i * d, d);
@@ -160,6 +167,24 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         batch.Outputs.CopyTo(_outputIndex);
         Parallel(Operation.OutputNorm, outputs);
         _matmul.Multiply(_pool, weights.Output, _outHidden.Pointer, outputs, logits);
+    }
+
+    /// <summary>
+    /// Groups consecutive tokens of the same sequence into attention blocks of at most
+    /// <see cref="FlashAttention.MaxTokens"/>, so each block widens a cache tile once for all its tokens.
+    /// </summary>
+    private void PlanAttentionBlocks(int n)
+    {
+        _blocks = 0;
+        for (int i = 0; i < n;)
+        {
+            int j = i + 1;
+            while (j < n && j - i < FlashAttention.MaxTokens && _tokenSeq[j] == _tokenSeq[i]) j++;
+            _blockFirst[_blocks] = i;
+            _blockCount[_blocks] = j - i;
+            _blocks++;
+            i = j;
+        }
     }
 
     private static void AddBias(float* y, float* bias, int tokens, int width)
@@ -216,17 +241,31 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             }
             case Operation.Attention:
             {
-                int token = index / _hp.KvHeadCount, kvHead = index % _hp.KvHeadCount;
+                int block = index / _hp.KvHeadCount, kvHead = index % _hp.KvHeadCount;
+                int first = _blockFirst[block], count = _blockCount[block], seq = _tokenSeq[first];
                 var (group, _, local) = _cache!.Layer(_layer);
-                var stream = group.StreamOf(_tokenSeq[token]);
+                var stream = group.StreamOf(seq);
                 var view = new KvLayerView(stream.KRow(local, 0), stream.KRowBytes[local], stream.TypeK,
                     stream.VRow(local, 0), stream.VRowBytes[local], stream.TypeV);
-                var cells = group.VisibleCells(_tokenSeq[token], _tokenPos[token]);
                 int g = _hp.GroupSize;
-                float* q = _q.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimK;
-                float* o = _attn.Pointer + ((long)token * _hp.HeadCount + kvHead * g) * _hp.HeadDimV;
-                float* scratch = _attnScratch.Pointer + (long)thread * Kernels.Attention.ScratchFloats(g, _hp.HeadDimK, _hp.HeadDimV);
-                Kernels.Attention.Compute(q, g, _hp.HeadDimK, _hp.HeadDimV, view, kvHead, cells, _model.AttentionScale, o, scratch);
+                long qStride = (long)_hp.HeadCount * _hp.HeadDimK, oStride = (long)_hp.HeadCount * _hp.HeadDimV;
+                float* q = _q.Pointer + first * qStride + (long)kvHead * g * _hp.HeadDimK;
+                float* o = _attn.Pointer + first * oStride + (long)kvHead * g * _hp.HeadDimV;
+                float* scratch = _attnScratch.Pointer + thread * AttentionScratchFloats;
+                if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    for (int t = 0; t < count; t++)
+                    {
+                        var cells = group.VisibleCells(seq, _tokenPos[first + t]);
+                        Kernels.Attention.Compute(q + t * qStride, g, _hp.HeadDimK, _hp.HeadDimV, view, kvHead, cells, _model.AttentionScale, o + t * oStride, scratch);
+                    }
+                    break;
+                }
+                int* from = stackalloc int[FlashAttention.MaxTokens];
+                int* to = stackalloc int[FlashAttention.MaxTokens];
+                for (int t = 0; t < count; t++) (from[t], to[t]) = group.VisibleRange(seq, _tokenPos[first + t]);
+                FlashAttention.Compute(q, qStride, count, g, _hp.HeadDimK, _hp.HeadDimV, view, kvHead, group.SequenceCells(seq),
+                    from, to, _model.AttentionScale, o, oStride, scratch);
                 break;
             }
             case Operation.SwiGlu:

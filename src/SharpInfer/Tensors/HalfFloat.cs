@@ -3,33 +3,28 @@ using System.Runtime.CompilerServices;
 namespace SharpInfer.Tensors;
 
 /// <summary>
-/// IEEE half-precision conversions on raw 16-bit patterns. Widening goes through a 256 KiB table so the
-/// scalar paths cost one load; narrowing rounds to nearest-even, as F16C's <c>vcvtps2ph</c> does.
+/// IEEE half-precision conversions on raw 16-bit patterns. Widening is arithmetic (no table, so hot loops touch no
+/// extra cache lines and need no static initialisation check): the exponent and mantissa are shifted into a float's
+/// place and rescaled by 2^112, which is exact for normals and subnormals alike; infinities and NaNs take a rarely
+/// taken branch. Narrowing rounds to nearest-even, as F16C's <c>vcvtps2ph</c> does.
 /// </summary>
 public static class HalfFloat
 {
-    private static readonly float[] ToSingleTable = BuildTable();
-
-    private static float[] BuildTable()
-    {
-        var table = GC.AllocateUninitializedArray<float>(65536, pinned: true);
-        for (int i = 0; i < table.Length; i++)
-        {
-            table[i] = (float)BitConverter.UInt16BitsToHalf((ushort)i);
-        }
-        return table;
-    }
-
     /// <summary>Widens a half bit pattern to float (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float ToSingle(ushort bits) => Unsafe.Add(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(ToSingleTable), bits);
+    public static float ToSingle(ushort bits)
+    {
+        uint em = bits & 0x7FFFu;
+        uint shifted = em << 13;
+        float magnitude = BitConverter.UInt32BitsToSingle(shifted) * 5.192297e33f; // 2^112
+        if (em >= 0x7C00u) magnitude = BitConverter.UInt32BitsToSingle(shifted | 0x7F800000u);
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | ((bits & 0x8000u) << 16));
+    }
 
     /// <summary>Narrows a float to a half bit pattern, round to nearest-even, overflow to infinity.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort FromSingle(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
-    /// <summary>Pinned table of all 65536 widened values, for kernels that gather.</summary>
-    internal static float[] Table => ToSingleTable;
 }
 
 /// <summary>bfloat16 conversions on raw 16-bit patterns (the top half of an IEEE float).</summary>
