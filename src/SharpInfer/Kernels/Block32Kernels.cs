@@ -120,6 +120,14 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         {
             long o = (long)b * bb;
             byte* w0 = w + o, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+            if ((b & 1) == 0)
+            {
+                long ahead = PrefetchRows * rowBytes;
+                Sse.Prefetch0(w0 + ahead);
+                Sse.Prefetch0(w1 + ahead);
+                Sse.Prefetch0(w2 + ahead);
+                Sse.Prefetch0(w3 + ahead);
+            }
             var u0 = T.Unpack(w0);
             var u1 = T.Unpack(w1);
             var u2 = T.Unpack(w2);

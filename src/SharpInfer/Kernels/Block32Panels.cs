@@ -21,8 +21,6 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
     /// <summary>Bytes of panel scratch for rows of <paramref name="columns"/> elements (values, scales, minimums).</summary>
     public static long ScratchBytes(int columns) => (long)columns * Rows + (long)columns / 32 * Rows * sizeof(float) * 2;
 
-    /// <summary>Floats of per-token scratch <see cref="Multiply"/> needs for rows of <paramref name="columns"/> elements.</summary>
-    public static long TokenScratchFloats(int columns) => (long)columns / 32 * 8;
 
     /// <summary>
     /// Decodes rows <paramref name="w"/> … +7 (<paramref name="rowBytes"/> apart) into <paramref name="panel"/>:
@@ -33,67 +31,80 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
         int nb = n / 32, bb = T.BlockBytes;
         float* scales = (float*)(panel + (long)n * Rows);
         float* mins = scales + nb * Rows;
+        long ahead = Rows * rowBytes;
         for (int b = 0; b < nb; b++)
         {
             byte* blk = w + (long)b * bb;
-            var r0 = T.Unpack(blk).AsInt32();
-            var r1 = T.Unpack(blk + rowBytes).AsInt32();
-            var r2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
-            var r3 = T.Unpack(blk + 3 * rowBytes).AsInt32();
-            var r4 = T.Unpack(blk + 4 * rowBytes).AsInt32();
-            var r5 = T.Unpack(blk + 5 * rowBytes).AsInt32();
-            var r6 = T.Unpack(blk + 6 * rowBytes).AsInt32();
-            var r7 = T.Unpack(blk + 7 * rowBytes).AsInt32();
-            Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-            var dst = (int*)(panel + (long)b * 256);
-            r0.Store(dst);
-            r1.Store(dst + 8);
-            r2.Store(dst + 16);
-            r3.Store(dst + 24);
-            r4.Store(dst + 32);
-            r5.Store(dst + 40);
-            r6.Store(dst + 48);
-            r7.Store(dst + 56);
+            if ((b & 1) == 0)
+            {
+                // The next panel's rows stream in while this one is decoded (two blocks are at most 48 bytes).
+                for (int r = 0; r < Rows; r++) Sse.Prefetch0(blk + ahead + r * rowBytes);
+            }
+            if (T.NibblePacked) PackNibbles(blk + T.ValuesOffset, rowBytes, panel + (long)b * 256);
+            else PackGeneric(blk, rowBytes, panel + (long)b * 256);
             Gather8(blk + T.ScaleOffset, rowBytes).Store(scales + b * Rows);
             if (T.MinOffset >= 0) Gather8(blk + T.MinOffset, rowBytes).Store(mins + b * Rows);
         }
+    }
+
+    /// <summary>Any format: unpack eight rows' blocks, transpose their dwords.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackGeneric(byte* blk, long rowBytes, byte* panel)
+    {
+        var r0 = T.Unpack(blk).AsInt32();
+        var r1 = T.Unpack(blk + rowBytes).AsInt32();
+        var r2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
+        var r3 = T.Unpack(blk + 3 * rowBytes).AsInt32();
+        var r4 = T.Unpack(blk + 4 * rowBytes).AsInt32();
+        var r5 = T.Unpack(blk + 5 * rowBytes).AsInt32();
+        var r6 = T.Unpack(blk + 6 * rowBytes).AsInt32();
+        var r7 = T.Unpack(blk + 7 * rowBytes).AsInt32();
+        PanelTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        var dst = (int*)panel;
+        r0.Store(dst);
+        r1.Store(dst + 8);
+        r2.Store(dst + 16);
+        r3.Store(dst + 24);
+        r4.Store(dst + 32);
+        r5.Store(dst + 40);
+        r6.Store(dst + 48);
+        r7.Store(dst + 56);
+    }
+
+    /// <summary>
+    /// Sixteen packed nibble bytes per row: transposing the raw bytes' dwords first (rows 0–3 in the low lane, 4–7 in
+    /// the high) gives quads 0–3 as low nibbles and quads 4–7 as high nibbles, half the work of unpacking first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PackNibbles(byte* qs, long rowBytes, byte* panel)
+    {
+        var x0 = Avx2.InsertVector128(Vector128.Load(qs).ToVector256Unsafe(), Vector128.Load(qs + 4 * rowBytes), 1).AsInt32();
+        var x1 = Avx2.InsertVector128(Vector128.Load(qs + rowBytes).ToVector256Unsafe(), Vector128.Load(qs + 5 * rowBytes), 1).AsInt32();
+        var x2 = Avx2.InsertVector128(Vector128.Load(qs + 2 * rowBytes).ToVector256Unsafe(), Vector128.Load(qs + 6 * rowBytes), 1).AsInt32();
+        var x3 = Avx2.InsertVector128(Vector128.Load(qs + 3 * rowBytes).ToVector256Unsafe(), Vector128.Load(qs + 7 * rowBytes), 1).AsInt32();
+        var t0 = Avx2.UnpackLow(x0, x1);
+        var t1 = Avx2.UnpackHigh(x0, x1);
+        var t2 = Avx2.UnpackLow(x2, x3);
+        var t3 = Avx2.UnpackHigh(x2, x3);
+        var k0 = Avx2.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsByte();
+        var k1 = Avx2.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsByte();
+        var k2 = Avx2.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsByte();
+        var k3 = Avx2.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsByte();
+        var mask = Vector256.Create((byte)0x0F);
+        T.Map(k0 & mask).Store(panel);
+        T.Map(k1 & mask).Store(panel + 32);
+        T.Map(k2 & mask).Store(panel + 64);
+        T.Map(k3 & mask).Store(panel + 96);
+        T.Map(Vector256.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & mask).Store(panel + 128);
+        T.Map(Vector256.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & mask).Store(panel + 160);
+        T.Map(Vector256.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & mask).Store(panel + 192);
+        T.Map(Vector256.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & mask).Store(panel + 224);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Gather8(byte* p, long stride) => HalfVector.F16ToSingle(Vector128.Create(
         *(ushort*)p, *(ushort*)(p + stride), *(ushort*)(p + 2 * stride), *(ushort*)(p + 3 * stride),
         *(ushort*)(p + 4 * stride), *(ushort*)(p + 5 * stride), *(ushort*)(p + 6 * stride), *(ushort*)(p + 7 * stride)));
-
-    /// <summary>Transposes eight vectors of eight int32 (row i, dword k) into (dword k, row i).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(ref Vector256<int> r0, ref Vector256<int> r1, ref Vector256<int> r2, ref Vector256<int> r3,
-        ref Vector256<int> r4, ref Vector256<int> r5, ref Vector256<int> r6, ref Vector256<int> r7)
-    {
-        var t0 = Avx2.UnpackLow(r0, r1);
-        var t1 = Avx2.UnpackHigh(r0, r1);
-        var t2 = Avx2.UnpackLow(r2, r3);
-        var t3 = Avx2.UnpackHigh(r2, r3);
-        var t4 = Avx2.UnpackLow(r4, r5);
-        var t5 = Avx2.UnpackHigh(r4, r5);
-        var t6 = Avx2.UnpackLow(r6, r7);
-        var t7 = Avx2.UnpackHigh(r6, r7);
-        var u0 = Avx2.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsInt32();
-        var u1 = Avx2.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsInt32();
-        var u2 = Avx2.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsInt32();
-        var u3 = Avx2.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsInt32();
-        var u4 = Avx2.UnpackLow(t4.AsInt64(), t6.AsInt64()).AsInt32();
-        var u5 = Avx2.UnpackHigh(t4.AsInt64(), t6.AsInt64()).AsInt32();
-        var u6 = Avx2.UnpackLow(t5.AsInt64(), t7.AsInt64()).AsInt32();
-        var u7 = Avx2.UnpackHigh(t5.AsInt64(), t7.AsInt64()).AsInt32();
-        r0 = Avx2.Permute2x128(u0, u4, 0x20);
-        r1 = Avx2.Permute2x128(u1, u5, 0x20);
-        r2 = Avx2.Permute2x128(u2, u6, 0x20);
-        r3 = Avx2.Permute2x128(u3, u7, 0x20);
-        r4 = Avx2.Permute2x128(u0, u4, 0x31);
-        r5 = Avx2.Permute2x128(u1, u5, 0x31);
-        r6 = Avx2.Permute2x128(u2, u6, 0x31);
-        r7 = Avx2.Permute2x128(u3, u7, 0x31);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<sbyte> Quad(sbyte* a) => Vector256.Create(*(int*)a).AsSByte();
@@ -109,40 +120,49 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
         s3 = AvxVnni.MultiplyWideningAndAdd(s3, u, Quad(a3 + 4 * k));
     }
 
-    /// <summary>Per block, per token of a quad: the activation scale and the scaled quant sum (token-interleaved).</summary>
-    private static void Gather(Q8Row a, int nb, int tokenOffset, float* da, float* ss)
+    /// <summary>Floats of quad metadata per token quad for rows of <paramref name="columns"/> elements.</summary>
+    public static long QuadMetaFloats(int columns) => (long)columns / 32 * 8;
+
+    /// <summary>
+    /// Interleaves, for token quad <paramref name="quad"/> of the <paramref name="tokens"/> rows from
+    /// <paramref name="first"/>, each block's four activation scales and four scaled sums: [block][d0..d3, s0..s3].
+    /// A short last quad repeats its final token. Built once per matrix input, it serves every panel.
+    /// </summary>
+    public static void BuildQuadMeta(Q8Row first, int n, int tokens, int quad, float* meta)
     {
-        for (int b = 0; b < nb; b++)
+        int nb = n / 32;
+        for (int i = 0; i < 4; i++)
         {
-            da[b * 4 + tokenOffset] = a.D[b];
-            ss[b * 4 + tokenOffset] = a.SumsScaled[b];
+            var a = MatMul.Offset32(first, Math.Min(4 * quad + i, tokens - 1), n);
+            for (int b = 0; b < nb; b++)
+            {
+                meta[b * 8 + i] = a.D[b];
+                meta[b * 8 + 4 + i] = a.SumsScaled[b];
+            }
         }
     }
 
     /// <summary>
-    /// The packed panel against <paramref name="count"/> consecutive activation rows starting with
-    /// <paramref name="first"/> (rows of <paramref name="n"/> elements, laid out as <see cref="MatMul"/> prepares them);
-    /// row r of token t goes to <paramref name="output"/>[t·<paramref name="outputStride"/> + r].
-    /// <paramref name="tokenScratch"/> holds 8·n/32 floats.
+    /// The packed panel against <paramref name="count"/> consecutive activation rows whose quants start at
+    /// <paramref name="qs"/> (<paramref name="n"/> apart) and whose quad metadata (<see cref="BuildQuadMeta"/>) starts at
+    /// <paramref name="quadMeta"/>; row r of token t goes to <paramref name="output"/>[t·<paramref name="outputStride"/> + r].
     /// </summary>
-    public static void Multiply(byte* panel, int n, Q8Row first, int count, float* output, long outputStride, float* tokenScratch)
+    public static void Multiply(byte* panel, int n, sbyte* qs, void* quadMeta, int count, float* output, long outputStride)
     {
+        float* meta = (float*)quadMeta;
         int nb = n / 32;
         float* scales = (float*)(panel + (long)n * Rows);
         float* mins = scales + nb * Rows;
-        float* da = tokenScratch;
-        float* ss = tokenScratch + nb * 4;
         // Offsets fold into the float step: d·d_a·(Σ U·q − offset·Σq) = d·(d_a·Σ U·q − offset·ScaledSum).
         float offset = -T.Offset;
-        for (int t = 0; t < count; t += 4)
+        for (int t = 0; t < count; t += 4, meta += QuadMetaFloats(n))
         {
             int quad = Math.Min(4, count - t);
             // A short last quad repeats its final token; those results are not stored.
-            for (int i = 0; i < 4; i++) Gather(MatMul.Offset32(first, t + Math.Min(i, quad - 1), n), nb, i, da, ss);
-            sbyte* q0 = first.Qs + (long)t * n;
-            sbyte* q1 = first.Qs + (long)(t + Math.Min(1, quad - 1)) * n;
-            sbyte* q2 = first.Qs + (long)(t + Math.Min(2, quad - 1)) * n;
-            sbyte* q3 = first.Qs + (long)(t + Math.Min(3, quad - 1)) * n;
+            sbyte* q0 = qs + (long)t * n;
+            sbyte* q1 = qs + (long)(t + Math.Min(1, quad - 1)) * n;
+            sbyte* q2 = qs + (long)(t + Math.Min(2, quad - 1)) * n;
+            sbyte* q3 = qs + (long)(t + Math.Min(3, quad - 1)) * n;
             Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
             for (int b = 0; b < nb; b++)
             {
@@ -170,7 +190,7 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
                 s2 += e2;
                 s3 += e3;
                 var scale = Vector256.Load(scales + b * Rows);
-                float* dab = da + b * 4, ssb = ss + b * 4;
+                float* dab = meta + b * 8, ssb = dab + 4;
                 if (T.MinOffset >= 0)
                 {
                     var m = Vector256.Load(mins + b * Rows);

@@ -87,7 +87,7 @@ public static unsafe class KernelSelfCheck
                 }
                 fast.Tile4x4(w, rowBytes, acts.Row(0, super), acts.Row(1, super), acts.Row(2, super), acts.Row(3, super), n, got, 4);
                 for (int i = 0; i < 16; i++) Compare(failures, $"{type} Tile4x4 n={n} [{i}]", expected[i], got[i], magnitude[i]);
-                if (!super) CheckPanel(failures, type, w, rowBytes, n, acts, exact: false, "random");
+                CheckPanel(failures, type, w, rowBytes, n, acts, exact: false, "random");
             }
         }
         return failures;
@@ -161,7 +161,7 @@ public static unsafe class KernelSelfCheck
                         Same(failures, $"{type} exact Tile4x4 n={n} row {row} token {t}", exact, got[t * 4 + row]);
                     }
                 }
-                if (!super) CheckPanel(failures, type, w, rowBytes, n, acts, exact: true, "unit-scale");
+                CheckPanel(failures, type, w, rowBytes, n, acts, exact: true, "unit-scale");
             }
         }
         return failures;
@@ -204,18 +204,22 @@ public static unsafe class KernelSelfCheck
         var reference = QuantizedDot.ScalarFor(type);
         const int tokens = 5, rows = QuantizedDot.PanelRows;
         using var panel = new NativeBuffer<byte>(QuantizedDot.PanelScratchBytes(n) + 64);
+        bool super = QuantizedDot.UsesSuperBlocks(type);
+        long quadDwords = QuantizedDot.PanelQuadDwords(n, super);
+        using var meta = new NativeBuffer<int>(2 * quadDwords);
         using var output = new NativeBuffer<float>(tokens * rows);
+        for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, super), n, tokens, quad, super, meta.Pointer + quad * quadDwords);
         k.PanelPack(w, rowBytes, n, panel.Pointer);
-        k.PanelMultiply(panel.Pointer, n, acts.Row(0, false), tokens, output.Pointer, rows, (float*)(panel.Pointer + QuantizedDot.PanelBytes(n)));
+        k.PanelMultiply(panel.Pointer, n, acts.Row(0, super).Qs, meta.Pointer, tokens, output.Pointer, rows);
         for (int t = 0; t < tokens; t++)
         {
             for (int r = 0; r < rows; r++)
             {
-                var a = acts.Row(t, false);
+                var a = acts.Row(t, super);
                 float expected = reference(w + r * rowBytes, a, n);
                 float actual = output.Pointer[t * rows + r];
                 if (exact) Same(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual);
-                else Compare(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual, Magnitude(type, w + r * rowBytes, a, n, false));
+                else Compare(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual, Magnitude(type, w + r * rowBytes, a, n, super));
             }
         }
     }

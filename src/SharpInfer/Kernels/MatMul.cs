@@ -6,8 +6,10 @@ namespace SharpInfer.Kernels;
 /// <summary>Activations prepared once for several matrix products that share the same input.</summary>
 public readonly unsafe struct PreparedActivations
 {
-    internal PreparedActivations(float* x, int tokens, int columns, Q8Row q32, Q8Row q256, bool has32, bool has256)
+    internal PreparedActivations(float* x, int tokens, int columns, Q8Row q32, Q8Row q256, bool has32, bool has256, void* quadMeta32, void* quadMeta256)
     {
+        QuadMeta32 = quadMeta32;
+        QuadMeta256 = quadMeta256;
         X = x;
         Tokens = tokens;
         Columns = columns;
@@ -27,6 +29,8 @@ public readonly unsafe struct PreparedActivations
     internal Q8Row Q256 { get; }
     internal bool Has32 { get; }
     internal bool Has256 { get; }
+    internal void* QuadMeta32 { get; }
+    internal void* QuadMeta256 { get; }
 }
 
 /// <summary>
@@ -45,7 +49,7 @@ public sealed unsafe class MatMul : IDisposable
     private const int PanelTokenBlock = 128;
 
     /// <summary>Fewest tokens for which packing panels beats the four-row tiles.</summary>
-    private const int PanelMinTokens = 8;
+    private const int PanelMinTokens = QuantizedDot.Kernels.SmallestPanelBatch;
 
     private readonly int _maxTokens;
     private readonly int _maxColumns;
@@ -54,6 +58,7 @@ public sealed unsafe class MatMul : IDisposable
     private readonly NativeBuffer<int> _sums32;
     private readonly NativeBuffer<short> _bsums;
     private readonly NativeBuffer<byte> _panels;
+    private readonly NativeBuffer<int> _quadMeta32, _quadMeta256;
     private readonly long _panelStride;
 
     /// <summary>Allocates activation scratch for up to <paramref name="maxTokens"/> rows of <paramref name="maxColumns"/>.</summary>
@@ -73,12 +78,14 @@ public sealed unsafe class MatMul : IDisposable
         _rowScratch = new NativeBuffer<float>((long)threads * maxColumns + 16);
         _panelStride = (QuantizedDot.PanelScratchBytes(maxColumns) + 63) / 64 * 64;
         _panels = new NativeBuffer<byte>(threads * _panelStride);
+        _quadMeta32 = new NativeBuffer<int>(((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, false) + 16);
+        _quadMeta256 = new NativeBuffer<int>(((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, true) + 16);
     }
 
-    private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch, _panels];
+    private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch, _panels, _quadMeta32, _quadMeta256];
 
     /// <summary>Bytes of scratch memory held.</summary>
-    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize + _panels.ByteSize;
+    public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize + _panels.ByteSize + _quadMeta32.ByteSize + _quadMeta256.ByteSize;
 
     /// <summary>
     /// Quantizes <paramref name="x"/> into the layouts that <paramref name="types"/> need (pass every weight type the
@@ -101,7 +108,33 @@ public sealed unsafe class MatMul : IDisposable
             var job = new QuantizeJob { X = x, Columns = columns, Q32 = q32, Q256 = q256, Do32 = need32, Do256 = need256 };
             pool.For(tokens, &QuantizeToken, &job, Math.Max(1, tokens / (pool.ThreadCount * 4)));
         }
-        return new PreparedActivations(x, tokens, columns, q32, q256, need32, need256);
+        bool panels = tokens >= PanelMinTokens;
+        if (panels && need32)
+        {
+            var meta = new QuadMetaJob { First = q32, Columns = columns, Tokens = tokens, Meta = _quadMeta32.Pointer, Super = false };
+            pool.For((tokens + 3) / 4, &BuildQuadMeta, &meta);
+        }
+        if (panels && need256)
+        {
+            var meta = new QuadMetaJob { First = q256, Columns = columns, Tokens = tokens, Meta = _quadMeta256.Pointer, Super = true };
+            pool.For((tokens + 3) / 4, &BuildQuadMeta, &meta);
+        }
+        return new PreparedActivations(x, tokens, columns, q32, q256, need32, need256,
+            panels && need32 ? _quadMeta32.Pointer : null, panels && need256 ? _quadMeta256.Pointer : null);
+    }
+
+    private struct QuadMetaJob
+    {
+        public Q8Row First;
+        public int Columns, Tokens;
+        public int* Meta;
+        public bool Super;
+    }
+
+    private static void BuildQuadMeta(void* context, int quad, int thread)
+    {
+        ref var job = ref *(QuadMetaJob*)context;
+        QuantizedDot.BuildPanelQuad(job.First, job.Columns, job.Tokens, quad, job.Super, job.Meta + quad * QuantizedDot.PanelQuadDwords(job.Columns, job.Super));
     }
 
     private struct QuantizeJob
@@ -166,7 +199,8 @@ public sealed unsafe class MatMul : IDisposable
             PanelStride = _panelStride,
         };
         // Panels pay off once a packed panel meets enough tokens to amortise the packing.
-        job.UsePanels = quantized && job.Kernels.HasPanels && a.Tokens >= PanelMinTokens;
+        job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
+        job.UsePanels = quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : 4);
         int chunks = (w.Rows + job.RowsPerChunk - 1) / job.RowsPerChunk;
         pool.For(chunks, &MultiplyChunk, &job);
@@ -197,6 +231,7 @@ public sealed unsafe class MatMul : IDisposable
         public bool Super, Quantized, UsePanels;
         public byte* Panels;
         public long PanelStride;
+        public void* QuadMeta;
         public QuantizedDot.Kernels Kernels;
 
         public Q8Row Activation(int t) => Super ? Offset256(Act, t, Columns) : Offset32(Act, t, Columns);
@@ -244,16 +279,17 @@ public sealed unsafe class MatMul : IDisposable
         int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
         var k = job.Kernels;
         byte* panel = job.Panels + thread * job.PanelStride;
-        float* tokenScratch = (float*)(panel + QuantizedDot.PanelBytes(cols));
+        long quadDwords = QuantizedDot.PanelQuadDwords(cols, job.Super);
         int panelEnd = first + (last - first) / QuantizedDot.PanelRows * QuantizedDot.PanelRows;
         for (int tb = 0; tb < tokens; tb += PanelTokenBlock)
         {
             int count = Math.Min(PanelTokenBlock, tokens - tb);
-            var firstToken = Offset32(job.Act, tb, cols);
+            sbyte* qs = job.Act.Qs + (long)tb * cols;
+            void* meta = (int*)job.QuadMeta + tb / 4 * quadDwords;
             for (int r = first; r < panelEnd; r += QuantizedDot.PanelRows)
             {
                 k.PanelPack(job.W + r * job.RowBytes, job.RowBytes, cols, panel);
-                k.PanelMultiply(panel, cols, firstToken, count, job.Y + (long)tb * rows + r, rows, tokenScratch);
+                k.PanelMultiply(panel, cols, qs, meta, count, job.Y + (long)tb * rows + r, rows);
             }
         }
         if (panelEnd < last) QuantizedChunk(ref job, panelEnd, last);

@@ -29,19 +29,39 @@ public static unsafe partial class QuantizedDot
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
-        public delegate*<byte*, int, Q8Row, int, float*, long, float*, void> PanelMultiply { get; init; }
+        public delegate*<byte*, int, sbyte*, void*, int, float*, long, void> PanelMultiply { get; init; }
         /// <summary>Whether <see cref="PanelPack"/> and <see cref="PanelMultiply"/> exist.</summary>
         public bool HasPanels => PanelPack != null;
+        /// <summary>
+        /// Fewest tokens for which packing a panel beats the four-row tiles (measured: 8 for 32-element blocks, whose
+        /// tiles spend a float multiply-add per block, 16 for K-quants, whose tiles are integer already and whose
+        /// panels cost more to pack).
+        /// </summary>
+        public int PanelMinTokens { get; init; }
+        /// <summary>The smallest <see cref="PanelMinTokens"/> of any format: below it no panel metadata is built.</summary>
+        public const int SmallestPanelBatch = 8;
     }
 
     /// <summary>Rows per prefill panel.</summary>
     public const int PanelRows = 8;
 
     /// <summary>Bytes of one packed panel (values, scales, minimums) for rows of <paramref name="columns"/>, rounded to a cache line.</summary>
-    public static long PanelBytes(int columns) => (Block32Panels<Q4_0Block>.ScratchBytes(columns) + 63) / 64 * 64;
+    public static long PanelBytes(int columns) =>
+        (Math.Max(Block32Panels<Q4_0Block>.ScratchBytes(columns), SuperBlockPanels<Q4_KBlock>.ScratchBytes(columns)) + 63) / 64 * 64;
 
-    /// <summary>Bytes of panel scratch per thread for rows of <paramref name="columns"/> elements: a panel and its token scratch.</summary>
-    public static long PanelScratchBytes(int columns) => PanelBytes(columns) + Block32Panels<Q4_0Block>.TokenScratchFloats(columns) * sizeof(float);
+    /// <summary>Bytes of panel scratch per thread for rows of <paramref name="columns"/> elements.</summary>
+    public static long PanelScratchBytes(int columns) => PanelBytes(columns);
+
+    /// <summary>Dwords of panel metadata per token quad (see <see cref="BuildPanelQuad"/>) for either activation layout.</summary>
+    public static long PanelQuadDwords(int columns, bool superBlocks) =>
+        superBlocks ? SuperBlockPanels<Q4_KBlock>.QuadMetaDwords(columns) : Block32Panels<Q4_0Block>.QuadMetaFloats(columns);
+
+    /// <summary>Builds the metadata of one token quad that the panels read (scales and sums, interleaved by token).</summary>
+    public static void BuildPanelQuad(Q8Row first, int columns, int tokens, int quad, bool superBlocks, void* meta)
+    {
+        if (superBlocks) SuperBlockPanels<Q4_KBlock>.BuildQuadMeta(first, columns, tokens, quad, (int*)meta);
+        else Block32Panels<Q4_0Block>.BuildQuadMeta(first, columns, tokens, quad, (float*)meta);
+    }
 
     /// <summary>The dot product for a weight type (fastest supported path).</summary>
     public static delegate*<byte*, Q8Row, int, float> For(GgmlType type) => KernelsFor(type).Dot;
@@ -75,6 +95,7 @@ public static unsafe partial class QuantizedDot
         // The panels multiply unsigned weights with vpdpbusd, which only AVX-VNNI has without saturation.
         PanelPack = AvxVnni.IsSupported ? &Block32Panels<T>.Pack : null,
         PanelMultiply = AvxVnni.IsSupported ? &Block32Panels<T>.Multiply : null,
+        PanelMinTokens = 8,
     };
 
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()
@@ -82,6 +103,9 @@ public static unsafe partial class QuantizedDot
         Dot = &SuperBlockKernels<T>.Dot,
         Dot4 = &SuperBlockKernels<T>.Dot4Rows,
         Tile4x4 = &SuperBlockKernels<T>.Tile4x4,
+        PanelPack = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Pack : null,
+        PanelMultiply = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Multiply : null,
+        PanelMinTokens = 16,
     };
 
     /// <summary>Kernels built on the scalar twins (used without AVX2, and as the reference in tests).</summary>

@@ -142,7 +142,39 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         }
     }
 
-    /// <summary>Four rows × four activation rows; each super-block is decoded once and used four times.</summary>
+    /// <summary>One chunk pair of one row against four tokens: the pair is decoded once, its values meet all four.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair4(byte* block, int pair, Vector256<short> first, Vector256<short> second, int offset,
+        sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3,
+        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
+    {
+        T.Values(block, pair, out var u0, out var u1);
+        s0 = Accumulate(Accumulate(s0, u0, a0 + offset, first), u1, a0 + offset + 32, second);
+        s1 = Accumulate(Accumulate(s1, u0, a1 + offset, first), u1, a1 + offset + 32, second);
+        s2 = Accumulate(Accumulate(s2, u0, a2 + offset, first), u1, a2 + offset + 32, second);
+        s3 = Accumulate(Accumulate(s3, u0, a3 + offset, first), u1, a3 + offset + 32, second);
+    }
+
+    /// <summary>Applies offsets or minimums and d·d_a for one token's super-block sum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector256<int> sum, in Decoded k, Q8Row a, int b, ref Vector256<float> acc, ref Vector256<float> mins)
+    {
+        float da = a.D[b];
+        var bsums = Vector256.Load(a.BSums + b * 16);
+        if (T.Offset != 0)
+        {
+            var offsetTerms = Avx2.MultiplyAddAdjacent(k.Scales, bsums);
+            sum -= T.Offset == 32 ? Vector256.ShiftLeft(offsetTerms, 5) : offsetTerms * Vector256.Create(T.Offset);
+        }
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(k.D * da), acc);
+        if (T.HasMins)
+        {
+            var m = Avx2.MultiplyAddAdjacent(k.Mins, bsums);
+            mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(k.DMin * da), mins);
+        }
+    }
+
+    /// <summary>Four rows × four activation rows; each super-block is decoded once and each chunk pair used four times.</summary>
     public static void Tile4x4(byte* w, long rowBytes, Q8Row a0, Q8Row a1, Q8Row a2, Q8Row a3, int n, float* output, long outputStride)
     {
         for (int r = 0; r < 4; r++)
@@ -153,11 +185,19 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             for (int b = 0; b < n / 256; b++)
             {
                 byte* block = row + (long)b * T.BlockBytes;
+                // Decode of several sequences streams weights too: fetch the next row quad's lines.
+                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
                 Decode(block, out var k);
-                Step(block, k, a0, b, ref acc0, ref m0);
-                Step(block, k, a1, b, ref acc1, ref m1);
-                Step(block, k, a2, b, ref acc2, ref m2);
-                Step(block, k, a3, b, ref acc3, ref m3);
+                sbyte* q0 = a0.Qs + b * 256, q1 = a1.Qs + b * 256, q2 = a2.Qs + b * 256, q3 = a3.Qs + b * 256;
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                Pair4(block, 0, k.S0, k.S1, 0, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 1, k.S2, k.S3, 64, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 2, k.S4, k.S5, 128, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 3, k.S6, k.S7, 192, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Finish(s0, k, a0, b, ref acc0, ref m0);
+                Finish(s1, k, a1, b, ref acc1, ref m1);
+                Finish(s2, k, a2, b, ref acc2, ref m2);
+                Finish(s3, k, a3, b, ref acc3, ref m3);
             }
             output[r] = Vector256.Sum(acc0) - Vector256.Sum(m0);
             output[outputStride + r] = Vector256.Sum(acc1) - Vector256.Sum(m1);

@@ -22,6 +22,9 @@ internal unsafe interface ISuperBlock
     /// <summary>Whether the format has per-group minimums scaled by dmin.</summary>
     static abstract bool HasMins { get; }
 
+    /// <summary>Elements that share one scale: 16, or 32 for Q4_K and Q5_K.</summary>
+    static abstract int GroupSize { get; }
+
     /// <summary>Chunks 2·<paramref name="pair"/> and 2·<paramref name="pair"/>+1 (elements 64·pair … 64·pair+63).</summary>
     static abstract void Values(byte* block, int pair, out Vector256<byte> first, out Vector256<byte> second);
 
@@ -63,6 +66,7 @@ internal static unsafe class SuperBlockUnpack
 
 internal unsafe struct Q2_KBlock : ISuperBlock
 {
+    public static int GroupSize => 16;
     public static int BlockBytes => 84;
     public static int Offset => 0;
     public static bool HasMins => true;
@@ -90,6 +94,7 @@ internal unsafe struct Q2_KBlock : ISuperBlock
 
 internal unsafe struct Q3_KBlock : ISuperBlock
 {
+    public static int GroupSize => 16;
     public static int BlockBytes => 110;
     public static int Offset => 4;
     public static bool HasMins => false;
@@ -125,6 +130,7 @@ internal unsafe struct Q3_KBlock : ISuperBlock
 
 internal unsafe struct Q4_KBlock : ISuperBlock
 {
+    public static int GroupSize => 32;
     public static int BlockBytes => 144;
     public static int Offset => 0;
     public static bool HasMins => true;
@@ -151,6 +157,7 @@ internal unsafe struct Q4_KBlock : ISuperBlock
 
 internal unsafe struct Q5_KBlock : ISuperBlock
 {
+    public static int GroupSize => 32;
     public static int BlockBytes => 176;
     public static int Offset => 0;
     public static bool HasMins => true;
@@ -178,6 +185,7 @@ internal unsafe struct Q5_KBlock : ISuperBlock
 
 internal unsafe struct Q6_KBlock : ISuperBlock
 {
+    public static int GroupSize => 16;
     public static int BlockBytes => 210;
     public static int Offset => 32;
     public static bool HasMins => false;

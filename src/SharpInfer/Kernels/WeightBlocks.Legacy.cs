@@ -25,6 +25,15 @@ internal unsafe interface IBlock32
 
     /// <summary>Byte offset of the f16 block minimum m, or −1 for symmetric formats (m = 0).</summary>
     static abstract int MinOffset { get; }
+
+    /// <summary>Whether the values are 16 bytes of plain nibbles (low nibbles = elements 0–15) mapped by <see cref="Map"/>.</summary>
+    static virtual bool NibblePacked => false;
+
+    /// <summary>Byte offset of the packed nibbles when <see cref="NibblePacked"/>.</summary>
+    static virtual int ValuesOffset => 0;
+
+    /// <summary>Maps raw nibbles to the unsigned values U (identity except for table formats).</summary>
+    static virtual Vector256<byte> Map(Vector256<byte> nibbles) => nibbles;
 }
 
 /// <summary>Shared SIMD helpers of the block decoders.</summary>
@@ -61,6 +70,8 @@ internal static unsafe class BlockUnpack
 
 internal unsafe struct Q4_0Block : IBlock32
 {
+    public static bool NibblePacked => true;
+    public static int ValuesOffset => 2;
     public static int BlockBytes => 18;
     public static int Offset => 8;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 2);
@@ -70,6 +81,8 @@ internal unsafe struct Q4_0Block : IBlock32
 
 internal unsafe struct Q4_1Block : IBlock32
 {
+    public static bool NibblePacked => true;
+    public static int ValuesOffset => 4;
     public static int BlockBytes => 20;
     public static int Offset => 0;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 4);
@@ -114,6 +127,9 @@ internal unsafe struct IQ4_NLBlock : IBlock32
         1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241);
 
     public static Vector256<byte> Unpack(byte* block) => Avx2.Shuffle(Table, BlockUnpack.Nibbles(block + 2));
+    public static bool NibblePacked => true;
+    public static int ValuesOffset => 2;
+    public static Vector256<byte> Map(Vector256<byte> nibbles) => Avx2.Shuffle(Table, nibbles);
     public static int ScaleOffset => 0;
     public static int MinOffset => -1;
 }

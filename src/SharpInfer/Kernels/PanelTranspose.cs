@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>Register transposes used to pack weight panels (rows into vector lanes).</summary>
+internal static class PanelTranspose
+{
+    /// <summary>Transposes eight vectors of eight int32 (row i, dword k) into (dword k, row i).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8x8(ref Vector256<int> r0, ref Vector256<int> r1, ref Vector256<int> r2, ref Vector256<int> r3,
+        ref Vector256<int> r4, ref Vector256<int> r5, ref Vector256<int> r6, ref Vector256<int> r7)
+    {
+        var t0 = Avx2.UnpackLow(r0, r1);
+        var t1 = Avx2.UnpackHigh(r0, r1);
+        var t2 = Avx2.UnpackLow(r2, r3);
+        var t3 = Avx2.UnpackHigh(r2, r3);
+        var t4 = Avx2.UnpackLow(r4, r5);
+        var t5 = Avx2.UnpackHigh(r4, r5);
+        var t6 = Avx2.UnpackLow(r6, r7);
+        var t7 = Avx2.UnpackHigh(r6, r7);
+        var u0 = Avx2.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsInt32();
+        var u1 = Avx2.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsInt32();
+        var u2 = Avx2.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsInt32();
+        var u3 = Avx2.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsInt32();
+        var u4 = Avx2.UnpackLow(t4.AsInt64(), t6.AsInt64()).AsInt32();
+        var u5 = Avx2.UnpackHigh(t4.AsInt64(), t6.AsInt64()).AsInt32();
+        var u6 = Avx2.UnpackLow(t5.AsInt64(), t7.AsInt64()).AsInt32();
+        var u7 = Avx2.UnpackHigh(t5.AsInt64(), t7.AsInt64()).AsInt32();
+        r0 = Avx2.Permute2x128(u0, u4, 0x20);
+        r1 = Avx2.Permute2x128(u1, u5, 0x20);
+        r2 = Avx2.Permute2x128(u2, u6, 0x20);
+        r3 = Avx2.Permute2x128(u3, u7, 0x20);
+        r4 = Avx2.Permute2x128(u0, u4, 0x31);
+        r5 = Avx2.Permute2x128(u1, u5, 0x31);
+        r6 = Avx2.Permute2x128(u2, u6, 0x31);
+        r7 = Avx2.Permute2x128(u3, u7, 0x31);
+    }
+
+}
