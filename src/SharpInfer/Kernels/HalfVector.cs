@@ -4,9 +4,9 @@ using System.Runtime.Intrinsics;
 namespace SharpInfer.Kernels;
 
 /// <summary>
-/// Widening of f16/bf16 vectors to f32 without F16C (which .NET does not expose): the half's exponent and mantissa are
-/// shifted into place and rescaled by 2^112 with one multiply (this also gets subnormals right); infinities and NaNs
-/// are patched with a compare.
+/// Widening of f16/bf16 vectors to f32 without F16C (which .NET does not expose): normals are shifted into place and
+/// re-biased with an integer add, subnormals converted from their integer mantissa and scaled by 2^-24, infinities and
+/// NaNs patched with a compare. No step computes with a float subnormal (those cost a microcode assist on x86).
 /// </summary>
 public static class HalfVector
 {
@@ -17,10 +17,12 @@ public static class HalfVector
         var em = h & Vector128.Create(0x7FFFu);
         var sign = Vector128.ShiftLeft(h & Vector128.Create(0x8000u), 16);
         var shifted = Vector128.ShiftLeft(em, 13);
-        var finite = shifted.AsSingle() * Vector128.Create(5.192297e33f);
+        var normal = (shifted + Vector128.Create(0x38000000u)).AsSingle();
+        var subnormal = Vector128.ConvertToSingle(em.AsInt32()) * Vector128.Create(5.9604645e-8f);
         var special = (shifted | Vector128.Create(0x7F800000u)).AsSingle();
-        var isSpecial = Vector128.GreaterThanOrEqual(em, Vector128.Create(0x7C00u)).AsSingle();
-        return Vector128.ConditionalSelect(isSpecial, special, finite) | sign.AsSingle();
+        var value = Vector128.ConditionalSelect(Vector128.LessThan(em, Vector128.Create(0x0400u)).AsSingle(), subnormal, normal);
+        value = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(em, Vector128.Create(0x7C00u)).AsSingle(), special, value);
+        return value | sign.AsSingle();
     }
 
     /// <summary>Eight f16 bit patterns → eight floats.</summary>
@@ -39,10 +41,12 @@ public static class HalfVector
         var em = h & Vector256.Create(0x7FFFu);
         var sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16);
         var shifted = Vector256.ShiftLeft(em, 13);
-        var finite = shifted.AsSingle() * Vector256.Create(5.192297e33f);
+        var normal = (shifted + Vector256.Create(0x38000000u)).AsSingle();
+        var subnormal = Vector256.ConvertToSingle(em.AsInt32()) * Vector256.Create(5.9604645e-8f);
         var special = (shifted | Vector256.Create(0x7F800000u)).AsSingle();
-        var isSpecial = Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7C00u)).AsSingle();
-        return Vector256.ConditionalSelect(isSpecial, special, finite) | sign.AsSingle();
+        var value = Vector256.ConditionalSelect(Vector256.LessThan(em, Vector256.Create(0x0400u)).AsSingle(), subnormal, normal);
+        value = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7C00u)).AsSingle(), special, value);
+        return value | sign.AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -51,10 +55,12 @@ public static class HalfVector
         var em = h & Vector512.Create(0x7FFFu);
         var sign = Vector512.ShiftLeft(h & Vector512.Create(0x8000u), 16);
         var shifted = Vector512.ShiftLeft(em, 13);
-        var finite = shifted.AsSingle() * Vector512.Create(5.192297e33f);
+        var normal = (shifted + Vector512.Create(0x38000000u)).AsSingle();
+        var subnormal = Vector512.ConvertToSingle(em.AsInt32()) * Vector512.Create(5.9604645e-8f);
         var special = (shifted | Vector512.Create(0x7F800000u)).AsSingle();
-        var isSpecial = Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7C00u)).AsSingle();
-        return Vector512.ConditionalSelect(isSpecial, special, finite) | sign.AsSingle();
+        var value = Vector512.ConditionalSelect(Vector512.LessThan(em, Vector512.Create(0x0400u)).AsSingle(), subnormal, normal);
+        value = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7C00u)).AsSingle(), special, value);
+        return value | sign.AsSingle();
     }
 
     /// <summary>Eight bf16 bit patterns → eight floats.</summary>

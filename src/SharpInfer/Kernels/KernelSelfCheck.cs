@@ -55,8 +55,8 @@ public static unsafe class KernelSelfCheck
                 var values = RandomFloats(r, n, outliers: true);
                 Quantize.Row(type, values, weights.AsSpan((int)(row * rowBytes), (int)rowBytes));
             }
-            using var acts = new ActivationSet(5, n);
-            for (int t = 0; t < 5; t++)
+            using var acts = new ActivationSet(8, n);
+            for (int t = 0; t < 8; t++)
             {
                 var x = RandomFloats(r, n, outliers: false);
                 fixed (float* xp = x)
@@ -88,6 +88,7 @@ public static unsafe class KernelSelfCheck
                 fast.Tile4x4(w, rowBytes, acts.Row(0, super), acts.Row(1, super), acts.Row(2, super), acts.Row(3, super), n, got, 4);
                 for (int i = 0; i < 16; i++) Compare(failures, $"{type} Tile4x4 n={n} [{i}]", expected[i], got[i], magnitude[i]);
                 CheckPanel(failures, type, w, rowBytes, n, acts, exact: false, "random");
+                CheckTile4x8(failures, type, w, rowBytes, n, acts, exact: false);
             }
         }
         return failures;
@@ -121,9 +122,9 @@ public static unsafe class KernelSelfCheck
                 dequantized[row] = new float[n];
                 Dequantize.Row(type, span, dequantized[row]);
             }
-            using var acts = new ActivationSet(5, n);
-            var ints = new sbyte[5][];
-            for (int t = 0; t < 5; t++)
+            using var acts = new ActivationSet(8, n);
+            var ints = new sbyte[8][];
+            for (int t = 0; t < 8; t++)
             {
                 ints[t] = new sbyte[n];
                 for (int i = 0; i < n; i++) ints[t][i] = (sbyte)r.Next(-2, 3);
@@ -162,6 +163,7 @@ public static unsafe class KernelSelfCheck
                     }
                 }
                 CheckPanel(failures, type, w, rowBytes, n, acts, exact: true, "unit-scale");
+                CheckTile4x8(failures, type, w, rowBytes, n, acts, exact: true);
             }
         }
         return failures;
@@ -220,6 +222,28 @@ public static unsafe class KernelSelfCheck
                 float actual = output.Pointer[t * rows + r];
                 if (exact) Same(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual);
                 else Compare(failures, $"{type} {label} panel n={n} row {r} token {t}", expected, actual, Magnitude(type, w + r * rowBytes, a, n, super));
+            }
+        }
+    }
+
+    /// <summary>The four-by-eight tile (where a format has one) against the scalar twin.</summary>
+    private static void CheckTile4x8(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, ActivationSet acts, bool exact)
+    {
+        var k = QuantizedDot.KernelsFor(type);
+        if (k.Tile4x8 == null) return;
+        bool super = QuantizedDot.UsesSuperBlocks(type);
+        var reference = QuantizedDot.ScalarFor(type);
+        var output = new float[32];
+        fixed (float* o = output) k.Tile4x8(w, rowBytes, acts.Row(0, super), n, o, 4);
+        for (int t = 0; t < 8; t++)
+        {
+            for (int r = 0; r < 4; r++)
+            {
+                var a = acts.Row(t, super);
+                float expected = reference(w + r * rowBytes, a, n);
+                string what = $"{type} Tile4x8 {(exact ? "unit-scale" : "random")} n={n} row {r} token {t}";
+                if (exact) Same(failures, what, expected, output[t * 4 + r]);
+                else Compare(failures, what, expected, output[t * 4 + r], Magnitude(type, w + r * rowBytes, a, n, super));
             }
         }
     }

@@ -260,6 +260,10 @@ public sealed unsafe class MatMul : IDisposable
             {
                 byte* w = job.W + r * job.RowBytes;
                 int t = tb;
+                if (k.Tile4x8 != null)
+                {
+                    for (; t + 8 <= tEnd; t += 8) k.Tile4x8(w, job.RowBytes, job.Activation(t), cols, job.Y + (long)t * rows + r, rows);
+                }
                 for (; t + 4 <= tEnd; t += 4)
                 {
                     k.Tile4x4(w, job.RowBytes, job.Activation(t), job.Activation(t + 1), job.Activation(t + 2), job.Activation(t + 3), cols, job.Y + (long)t * rows + r, rows);

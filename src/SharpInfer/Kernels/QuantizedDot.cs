@@ -26,6 +26,8 @@ public static unsafe partial class QuantizedDot
         public delegate*<byte*, long, Q8Row, int, float*, void> Dot4 { get; init; }
         /// <summary>Four rows × four activation rows; result [t·stride + r].</summary>
         public delegate*<byte*, long, Q8Row, Q8Row, Q8Row, Q8Row, int, float*, long, void> Tile4x4 { get; init; }
+        /// <summary>Four rows × eight consecutive activation rows (null where a format has none); result [t·stride + r].</summary>
+        public delegate*<byte*, long, Q8Row, int, float*, long, void> Tile4x8 { get; init; }
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
@@ -103,6 +105,7 @@ public static unsafe partial class QuantizedDot
         Dot = &SuperBlockKernels<T>.Dot,
         Dot4 = &SuperBlockKernels<T>.Dot4Rows,
         Tile4x4 = &SuperBlockKernels<T>.Tile4x4,
+        Tile4x8 = &SuperBlockKernels<T>.Tile4x8,
         PanelPack = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Pack : null,
         PanelMultiply = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Multiply : null,
         PanelMinTokens = 16,

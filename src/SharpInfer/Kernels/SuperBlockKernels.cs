@@ -22,10 +22,9 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<short> ChunkScales(Vector256<short> low, Vector256<short> high, int chunk)
     {
-        byte b = (byte)(4 * (chunk & 3));
-        var control = Vector256.Create(b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1), b, (byte)(b + 1),
-            (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3),
-            (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3), (byte)(b + 2), (byte)(b + 3));
+        // Shorts 2c (low lane) and 2c+1 (high lane) of the half holding them; the control is a constant plus 4·(c mod 4).
+        var control = Vector256.Create((byte)0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)
+            + Vector256.Create((byte)(4 * (chunk & 3)));
         return Avx2.Shuffle((chunk < 4 ? low : high).AsByte(), control).AsInt16();
     }
 
@@ -40,7 +39,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
     /// <summary>Per-row decoding of one super-block: the eight chunk scale vectors and the 16 group scales and minimums.</summary>
     private struct Decoded
     {
-        public Vector256<short> S0, S1, S2, S3, S4, S5, S6, S7, Scales, Mins;
+        public Vector256<short> Low, High, Scales, Mins;
         public float D, DMin;
     }
 
@@ -50,14 +49,8 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         T.Scales(block, out var scales, out var mins);
         var low = Avx2.Permute2x128(scales, scales, 0x00);
         var high = Avx2.Permute2x128(scales, scales, 0x11);
-        k.S0 = ChunkScales(low, high, 0);
-        k.S1 = ChunkScales(low, high, 1);
-        k.S2 = ChunkScales(low, high, 2);
-        k.S3 = ChunkScales(low, high, 3);
-        k.S4 = ChunkScales(low, high, 4);
-        k.S5 = ChunkScales(low, high, 5);
-        k.S6 = ChunkScales(low, high, 6);
-        k.S7 = ChunkScales(low, high, 7);
+        k.Low = low;
+        k.High = high;
         k.Scales = scales;
         k.Mins = mins;
         k.D = T.D(block);
@@ -70,17 +63,17 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
     {
         var sum = Vector256<int>.Zero;
         T.Values(block, 0, out var u0, out var u1);
-        sum = Accumulate(sum, u0, a, k.S0);
-        sum = Accumulate(sum, u1, a + 32, k.S1);
+        sum = Accumulate(sum, u0, a, ChunkScales(k.Low, k.High, 0));
+        sum = Accumulate(sum, u1, a + 32, ChunkScales(k.Low, k.High, 1));
         T.Values(block, 1, out u0, out u1);
-        sum = Accumulate(sum, u0, a + 64, k.S2);
-        sum = Accumulate(sum, u1, a + 96, k.S3);
+        sum = Accumulate(sum, u0, a + 64, ChunkScales(k.Low, k.High, 2));
+        sum = Accumulate(sum, u1, a + 96, ChunkScales(k.Low, k.High, 3));
         T.Values(block, 2, out u0, out u1);
-        sum = Accumulate(sum, u0, a + 128, k.S4);
-        sum = Accumulate(sum, u1, a + 160, k.S5);
+        sum = Accumulate(sum, u0, a + 128, ChunkScales(k.Low, k.High, 4));
+        sum = Accumulate(sum, u1, a + 160, ChunkScales(k.Low, k.High, 5));
         T.Values(block, 3, out u0, out u1);
-        sum = Accumulate(sum, u0, a + 192, k.S6);
-        sum = Accumulate(sum, u1, a + 224, k.S7);
+        sum = Accumulate(sum, u0, a + 192, ChunkScales(k.Low, k.High, 6));
+        sum = Accumulate(sum, u1, a + 224, ChunkScales(k.Low, k.High, 7));
         if (T.Offset != 0)
         {
             var offsetTerms = Avx2.MultiplyAddAdjacent(k.Scales, Vector256.Load(bsums));
@@ -190,10 +183,10 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
                 Decode(block, out var k);
                 sbyte* q0 = a0.Qs + b * 256, q1 = a1.Qs + b * 256, q2 = a2.Qs + b * 256, q3 = a3.Qs + b * 256;
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                Pair4(block, 0, k.S0, k.S1, 0, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
-                Pair4(block, 1, k.S2, k.S3, 64, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
-                Pair4(block, 2, k.S4, k.S5, 128, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
-                Pair4(block, 3, k.S6, k.S7, 192, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), 0, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), 64, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), 128, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
+                Pair4(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), 192, q0, q1, q2, q3, ref s0, ref s1, ref s2, ref s3);
                 Finish(s0, k, a0, b, ref acc0, ref m0);
                 Finish(s1, k, a1, b, ref acc1, ref m1);
                 Finish(s2, k, a2, b, ref acc2, ref m2);
@@ -204,5 +197,87 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             output[2 * outputStride + r] = Vector256.Sum(acc2) - Vector256.Sum(m2);
             output[3 * outputStride + r] = Vector256.Sum(acc3) - Vector256.Sum(m3);
         }
+    }
+
+    /// <summary>Finish with the minimums folded into the one accumulator (saves registers in the wide tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FinishFolded(Vector256<int> sum, in Decoded k, float da, short* bsumsPtr, Vector256<float> acc)
+    {
+        var bsums = Vector256.Load(bsumsPtr);
+        if (T.Offset != 0)
+        {
+            var offsetTerms = Avx2.MultiplyAddAdjacent(k.Scales, bsums);
+            sum -= T.Offset == 32 ? Vector256.ShiftLeft(offsetTerms, 5) : offsetTerms * Vector256.Create(T.Offset);
+        }
+        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(k.D * da), acc);
+        if (T.HasMins)
+        {
+            var m = Avx2.MultiplyAddAdjacent(k.Mins, bsums);
+            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(-k.DMin * da), acc);
+        }
+        return acc;
+    }
+
+    /// <summary>
+    /// Four rows × eight consecutive activation rows (the multi-sequence decode shape): each super-block's scales are
+    /// decoded once per row and each chunk pair once for all eight tokens.
+    /// <paramref name="output"/>[t·<paramref name="outputStride"/> + r] receives row r against token t.
+    /// </summary>
+    public static void Tile4x8(byte* w, long rowBytes, Q8Row first, int n, float* output, long outputStride)
+    {
+        int nsb = n / 256;
+        sbyte* qs = first.Qs;
+        for (int r = 0; r < 4; r++)
+        {
+            byte* row = w + r * rowBytes;
+            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+            for (int b = 0; b < nsb; b++)
+            {
+                byte* block = row + (long)b * T.BlockBytes;
+                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
+                Decode(block, out var k);
+                sbyte* q = qs + b * 256;
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                Pair8(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), q, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), q + 64, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), q + 128, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), q + 192, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                float* d = first.D + b;
+                short* bs = first.BSums + b * 16;
+                int dStride = nsb, bStride = n / 16;
+                f0 = FinishFolded(s0, k, d[0], bs, f0);
+                f1 = FinishFolded(s1, k, d[dStride], bs + bStride, f1);
+                f2 = FinishFolded(s2, k, d[2 * dStride], bs + 2 * bStride, f2);
+                f3 = FinishFolded(s3, k, d[3 * dStride], bs + 3 * bStride, f3);
+                f4 = FinishFolded(s4, k, d[4 * dStride], bs + 4 * bStride, f4);
+                f5 = FinishFolded(s5, k, d[5 * dStride], bs + 5 * bStride, f5);
+                f6 = FinishFolded(s6, k, d[6 * dStride], bs + 6 * bStride, f6);
+                f7 = FinishFolded(s7, k, d[7 * dStride], bs + 7 * bStride, f7);
+            }
+            output[r] = Vector256.Sum(f0);
+            output[outputStride + r] = Vector256.Sum(f1);
+            output[2 * outputStride + r] = Vector256.Sum(f2);
+            output[3 * outputStride + r] = Vector256.Sum(f3);
+            output[4 * outputStride + r] = Vector256.Sum(f4);
+            output[5 * outputStride + r] = Vector256.Sum(f5);
+            output[6 * outputStride + r] = Vector256.Sum(f6);
+            output[7 * outputStride + r] = Vector256.Sum(f7);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair8(byte* block, int pair, Vector256<short> firstScales, Vector256<short> secondScales, sbyte* a, int n,
+        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
+        ref Vector256<int> s4, ref Vector256<int> s5, ref Vector256<int> s6, ref Vector256<int> s7)
+    {
+        T.Values(block, pair, out var u0, out var u1);
+        s0 = Accumulate(Accumulate(s0, u0, a, firstScales), u1, a + 32, secondScales);
+        s1 = Accumulate(Accumulate(s1, u0, a + n, firstScales), u1, a + n + 32, secondScales);
+        s2 = Accumulate(Accumulate(s2, u0, a + 2 * n, firstScales), u1, a + 2 * n + 32, secondScales);
+        s3 = Accumulate(Accumulate(s3, u0, a + 3 * n, firstScales), u1, a + 3 * n + 32, secondScales);
+        s4 = Accumulate(Accumulate(s4, u0, a + 4 * n, firstScales), u1, a + 4 * n + 32, secondScales);
+        s5 = Accumulate(Accumulate(s5, u0, a + 5 * n, firstScales), u1, a + 5 * n + 32, secondScales);
+        s6 = Accumulate(Accumulate(s6, u0, a + 6 * n, firstScales), u1, a + 6 * n + 32, secondScales);
+        s7 = Accumulate(Accumulate(s7, u0, a + 7 * n, firstScales), u1, a + 7 * n + 32, secondScales);
     }
 }

@@ -4,9 +4,10 @@ namespace SharpInfer.Tensors;
 
 /// <summary>
 /// IEEE half-precision conversions on raw 16-bit patterns. Widening is arithmetic (no table, so hot loops touch no
-/// extra cache lines and need no static initialisation check): the exponent and mantissa are shifted into a float's
-/// place and rescaled by 2^112, which is exact for normals and subnormals alike; infinities and NaNs take a rarely
-/// taken branch. Narrowing rounds to nearest-even, as F16C's <c>vcvtps2ph</c> does.
+/// extra cache lines and need no static initialisation check) and never computes with float subnormals, which cost a
+/// microcode assist per operation on x86: normals re-bias the exponent with an integer add, half subnormals (common for
+/// the tiny super-block scales of K-quants) are their integer mantissa times 2^-24. Narrowing rounds to nearest-even,
+/// as F16C's <c>vcvtps2ph</c> does.
 /// </summary>
 public static class HalfFloat
 {
@@ -15,9 +16,10 @@ public static class HalfFloat
     public static float ToSingle(ushort bits)
     {
         uint em = bits & 0x7FFFu;
-        uint shifted = em << 13;
-        float magnitude = BitConverter.UInt32BitsToSingle(shifted) * 5.192297e33f; // 2^112
-        if (em >= 0x7C00u) magnitude = BitConverter.UInt32BitsToSingle(shifted | 0x7F800000u);
+        float magnitude;
+        if (em < 0x0400u) magnitude = em * 5.9604645e-8f; // subnormal or zero: m·2^-24, exact
+        else if (em < 0x7C00u) magnitude = BitConverter.UInt32BitsToSingle((em << 13) + 0x38000000u); // exponent 15 → 127
+        else magnitude = BitConverter.UInt32BitsToSingle((em << 13) | 0x7F800000u); // infinity, NaN (payload kept)
         return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | ((bits & 0x8000u) << 16));
     }
 
