@@ -135,6 +135,12 @@ public sealed unsafe class InferenceContext : IDisposable
         if (KvDebugWriter is { } debug) debug.Write(KvDebugMap.Render(Kv, _step));
     }
 
+    /// <summary>Stopwatch ticks spent per forward-pass phase (names in <see cref="LlamaForwardPass.PhaseNames"/>).</summary>
+    public ReadOnlySpan<long> PhaseTicks => _pass.PhaseTicks;
+
+    /// <summary>Zeroes <see cref="PhaseTicks"/>.</summary>
+    public void ResetPhaseTicks() => _pass.ResetPhaseTicks();
+
     /// <summary>Logits of token <paramref name="batchIndex"/> of the last batch (which must have asked for them).</summary>
     public ReadOnlySpan<float> GetLogits(int batchIndex)
     {

@@ -6,13 +6,15 @@ namespace SharpInfer.Kernels;
 
 /// <summary>
 /// Flash-style attention for a block of query tokens of one sequence and one KV head, with all the query heads that
-/// share it (rows = tokens × group). Cells are visited in tiles: each tile's keys and values are widened once to f32
-/// (f32 caches are read in place) and then serve every row, so prefill converts the cache once per query block rather
-/// than once per token. Scores go through an online softmax (running max and sum per row) and the weighted values
-/// accumulate on the fly: no score matrix over the context is formed. Each token sees a contiguous range of the
-/// sequence's position-sorted cells (causal and sliding-window masks are ranges); tiles outside a row's range are
-/// skipped for that row. Vector256 arithmetic (attention is a few percent of the work next to the matrix products);
-/// <see cref="Attention.ComputeScalar"/> is the reference twin.
+/// share it (rows = tokens × group). Cells are visited in tiles of 32: each tile's keys are widened once into a
+/// transposed f32 tile ([dimension][cell], so a score vector is a sum of broadcast-query × key-vector products with no
+/// horizontal sums) and its values into f32 rows (f32 caches are read in place); the tile then serves every row, so
+/// prefill converts the cache once per query block rather than once per token. Scores go through an online softmax
+/// (running max and sum per row, <see cref="FastExp"/>), the accumulated values are rescaled as they are loaded, and
+/// no score matrix over the context is ever formed. Each token sees a contiguous range of the sequence's
+/// position-sorted cells (causal and sliding-window masks are ranges); tiles outside a row's range are skipped for it.
+/// Vector256 arithmetic (attention is a few percent of the work next to the matrix products); the phases are separate
+/// non-inlined methods so each gets all vector registers. <see cref="Attention.ComputeScalar"/> is the reference twin.
 /// </summary>
 [SkipLocalsInit]
 public static unsafe class FlashAttention
@@ -27,7 +29,7 @@ public static unsafe class FlashAttention
     public static long ScratchFloats(int group, int headDimK, int headDimV)
     {
         long rows = (long)MaxTokens * group;
-        return Tile * (long)headDimK + Tile * (long)headDimV + rows * Tile + rows * headDimV + 2 * rows + 2 * Tile * 2 + 64;
+        return 2 * Tile * (long)headDimK + Tile * (long)headDimV + rows * Tile + rows * headDimV + 2 * rows + 2 * Tile * 2 + 128;
     }
 
     /// <summary>
@@ -43,13 +45,15 @@ public static unsafe class FlashAttention
         if (tokens > MaxTokens) throw new ArgumentOutOfRangeException(nameof(tokens), $"at most {MaxTokens} tokens per call");
         int rows = tokens * group;
         float* kTile = scratch;
-        float* vTile = kTile + Tile * headDimK;
+        float* kT = kTile + Tile * headDimK;
+        float* vTile = kT + Tile * headDimK;
         float* scores = vTile + Tile * headDimV;
         float* acc = scores + rows * Tile;
         float* runMax = acc + rows * headDimV;
         float* runSum = runMax + rows;
         float** kRows = (float**)(((nint)(runSum + rows) + 63) & ~(nint)63);
         float** vRows = kRows + Tile;
+        float* corrections = (float*)(vRows + Tile);
         for (int r = 0; r < rows; r++)
         {
             runMax[r] = float.NegativeInfinity;
@@ -64,13 +68,26 @@ public static unsafe class FlashAttention
             first = Math.Min(first, from[t]);
             last = Math.Max(last, to[t]);
         }
+        bool vector = Vector256.IsHardwareAccelerated && headDimK % 8 == 0 && headDimV % 8 == 0;
         long kOffset = GgmlTypeInfo.RowBytes(kv.TypeK, (long)kvHead * headDimK);
         long vOffset = GgmlTypeInfo.RowBytes(kv.TypeV, (long)kvHead * headDimV);
+        long kHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeK, headDimK), vHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeV, headDimV);
+        if (first < last) Prefetch(kv, cells, first, Math.Min(last, first + PrefetchTiles * Tile), kOffset, kHeadBytes, vOffset, vHeadBytes);
         for (int start = first; start < last; start += Tile)
         {
             int n = Math.Min(Tile, last - start);
-            Widen(kv.K, kv.KRowBytes, kOffset, kv.TypeK, cells.Slice(start, n), headDimK, kTile, kRows);
-            Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, cells.Slice(start, n), headDimV, vTile, vRows);
+            // A head's keys and values are a few lines per cell, strided by the whole cache row: without help the
+            // hardware fetches them one miss at a time. Keep the tile PrefetchTiles ahead in flight.
+            int ahead = start + PrefetchTiles * Tile;
+            if (ahead < last) Prefetch(kv, cells, ahead, Math.Min(last, ahead + Tile), kOffset, kHeadBytes, vOffset, vHeadBytes);
+            var tileCells = cells.Slice(start, n);
+            if (vector && kv.TypeK == GgmlType.F16) TransposeF16(kv.K, kv.KRowBytes, kOffset, tileCells, headDimK, kT);
+            else
+            {
+                Widen(kv.K, kv.KRowBytes, kOffset, kv.TypeK, tileCells, headDimK, kTile, kRows);
+                if (vector) Transpose(kRows, n, headDimK, kT);
+            }
+            Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, tileCells, headDimV, vTile, vRows);
             for (int t = 0; t < tokens; t++)
             {
                 int lo = Math.Max(from[t] - start, 0), hi = Math.Min(to[t] - start, n);
@@ -79,12 +96,25 @@ public static unsafe class FlashAttention
                 {
                     int count = Math.Min(4, group - g);
                     int row = t * group + g;
-                    Scores(q + t * qStride + (long)g * headDimK, count, headDimK, kRows, lo, hi, scale, scores + row * Tile);
-                    for (int i = 0; i < count; i++)
+                    float* qRows = q + t * qStride + (long)g * headDimK;
+                    float* s = scores + row * Tile;
+                    float* a = acc + (long)row * headDimV;
+                    if (vector)
                     {
-                        Softmax(scores + (row + i) * Tile, lo, hi, ref runMax[row + i], ref runSum[row + i], acc + (long)(row + i) * headDimV, headDimV);
+                        ScoresTransposed(qRows, count, headDimK, kT, scale, s);
+                        SoftmaxRows(s, count, lo, hi, runMax + row, runSum + row, corrections);
+                        AccumulateValues(s, count, lo, hi, vRows, headDimV, a, corrections);
                     }
-                    AccumulateValues(scores + row * Tile, count, lo, hi, vRows, headDimV, acc + (long)row * headDimV);
+                    else
+                    {
+                        for (int i = 0; i < count; i++)
+                        {
+                            float* si = s + i * Tile;
+                            for (int j = lo; j < hi; j++) si[j] = Dot.F32(qRows + i * headDimK, kRows[j], headDimK) * scale;
+                            ScalarSoftmax(si, lo, hi, ref runMax[row + i], ref runSum[row + i], a + (long)i * headDimV, headDimV);
+                            for (int j = lo; j < hi; j++) Elementwise.MultiplyAdd(a + (long)i * headDimV, vRows[j], si[j], headDimV);
+                        }
+                    }
                 }
             }
         }
@@ -94,14 +124,28 @@ public static unsafe class FlashAttention
             {
                 int row = t * group + g;
                 float inv = runSum[row] > 0 ? 1f / runSum[row] : 0f;
-                float* o = output + t * outputStride + (long)g * headDimV;
-                float* a = acc + (long)row * headDimV;
-                Elementwise.ScaleTo(o, a, inv, headDimV);
+                Elementwise.ScaleTo(output + t * outputStride + (long)g * headDimV, acc + (long)row * headDimV, inv, headDimV);
             }
         }
     }
 
+    /// <summary>Tiles of cells whose keys and values are requested ahead of use.</summary>
+    private const int PrefetchTiles = 8;
+
+    private static void Prefetch(KvLayerView kv, ReadOnlySpan<int> cells, int from, int to, long kOffset, long kBytes, long vOffset, long vBytes)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int j = from; j < to; j++)
+        {
+            byte* k = kv.K + cells[j] * kv.KRowBytes + kOffset;
+            byte* v = kv.V + cells[j] * kv.VRowBytes + vOffset;
+            for (long b = 0; b < kBytes; b += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(k + b);
+            for (long b = 0; b < vBytes; b += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(v + b);
+        }
+    }
+
     /// <summary>Points <paramref name="rows"/> at each cell's f32 head vector, widening into <paramref name="tile"/> unless stored as f32.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Widen(byte* data, long rowBytes, long offset, GgmlType type, ReadOnlySpan<int> cells, int width, float* tile, float** rows)
     {
         for (int j = 0; j < cells.Length; j++)
@@ -120,126 +164,195 @@ public static unsafe class FlashAttention
         }
     }
 
-    /// <summary>scores[i·Tile + j] = scale · q_i·k_j for up to four query rows and cells lo..hi−1.</summary>
-    private static void Scores(float* q, int count, int dim, float** kRows, int lo, int hi, float scale, float* scores)
+    /// <summary>
+    /// f16 keys straight from the cache into the transposed tile: eight halves of eight cells are widened and
+    /// transposed in registers (missing cells of a short tile are zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TransposeF16(byte* data, long rowBytes, long offset, ReadOnlySpan<int> cells, int dim, float* kT)
     {
-        if (!Vector256.IsHardwareAccelerated || dim % 8 != 0)
+        int n = cells.Length;
+        ushort** src = stackalloc ushort*[Tile];
+        ushort* zero = stackalloc ushort[8];
+        Vector128<ushort>.Zero.Store(zero);
+        for (int j = 0; j < Tile; j++) src[j] = j < n ? (ushort*)(data + cells[j] * rowBytes + offset) : null;
+        TransposeRows<ushort, HalfRows>(src, zero, dim, kT);
+    }
+
+    /// <summary>Eight elements of one row as f32 bits (the zero row stands in for missing cells).</summary>
+    private interface IRowLoader<T> where T : unmanaged
+    {
+        static abstract Vector256<int> Load8(T* row, int d, T* zero);
+    }
+
+    private readonly struct HalfRows : IRowLoader<ushort>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Load8(ushort* row, int d, ushort* zero) => HalfVector.F16ToSingle(Vector128.Load(row != null ? row + d : zero)).AsInt32();
+    }
+
+    private readonly struct FloatRows : IRowLoader<float>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Load8(float* row, int d, float* zero) => Vector256.Load(row != null ? row + d : zero).AsInt32();
+    }
+
+    /// <summary>Tile rows (null = missing cell) to [dimension][cell] by 8×8 register transposes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeRows<T, TLoader>(T** src, T* zero, int dim, float* kT) where T : unmanaged where TLoader : IRowLoader<T>
+    {
+        for (int c = 0; c < Tile; c += 8)
         {
-            for (int i = 0; i < count; i++)
-            {
-                for (int j = lo; j < hi; j++) scores[i * Tile + j] = Dot.F32(q + i * dim, kRows[j], dim) * scale;
-            }
-            return;
-        }
-        if (count == 1)
-        {
-            for (int j = lo; j < hi; j++)
-            {
-                float* k = kRows[j];
-                Vector256<float> a = default, b = default;
-                int d = 0;
-                for (; d + 16 <= dim; d += 16)
-                {
-                    a = Vector256.FusedMultiplyAdd(Vector256.Load(q + d), Vector256.Load(k + d), a);
-                    b = Vector256.FusedMultiplyAdd(Vector256.Load(q + d + 8), Vector256.Load(k + d + 8), b);
-                }
-                if (d < dim) a = Vector256.FusedMultiplyAdd(Vector256.Load(q + d), Vector256.Load(k + d), a);
-                scores[j] = Vector256.Sum(a + b) * scale;
-            }
-            return;
-        }
-        float* q0 = q, q1 = q + dim, q2 = q + (count > 2 ? 2 * dim : dim), q3 = q + (count > 3 ? 3 * dim : dim);
-        for (int j = lo; j < hi; j++)
-        {
-            float* k = kRows[j];
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (int d = 0; d < dim; d += 8)
             {
-                var kv = Vector256.Load(k + d);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(q0 + d), kv, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(q1 + d), kv, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(q2 + d), kv, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(q3 + d), kv, a3);
+                var i0 = TLoader.Load8(src[c], d, zero); var i1 = TLoader.Load8(src[c + 1], d, zero);
+                var i2 = TLoader.Load8(src[c + 2], d, zero); var i3 = TLoader.Load8(src[c + 3], d, zero);
+                var i4 = TLoader.Load8(src[c + 4], d, zero); var i5 = TLoader.Load8(src[c + 5], d, zero);
+                var i6 = TLoader.Load8(src[c + 6], d, zero); var i7 = TLoader.Load8(src[c + 7], d, zero);
+                PanelTranspose.Transpose8x8(ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7);
+                StoreColumns(kT + d * Tile + c, i0, i1, i2, i3, i4, i5, i6, i7);
             }
-            var sums = HorizontalSums(a0, a1, a2, a3) * Vector128.Create(scale);
-            scores[j] = sums.GetElement(0);
-            if (count > 1) scores[Tile + j] = sums.GetElement(1);
-            if (count > 2) scores[2 * Tile + j] = sums.GetElement(2);
-            if (count > 3) scores[3 * Tile + j] = sums.GetElement(3);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> HorizontalSums(Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3)
+    private static void StoreColumns(float* dst, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3,
+        Vector256<int> i4, Vector256<int> i5, Vector256<int> i6, Vector256<int> i7)
     {
-        // Fold each vector's halves, then transpose-add the four 128-bit partial sums.
-        var b0 = a0.GetLower() + a0.GetUpper();
-        var b1 = a1.GetLower() + a1.GetUpper();
-        var b2 = a2.GetLower() + a2.GetUpper();
-        var b3 = a3.GetLower() + a3.GetUpper();
-        var t0 = Vector128.Create(b0.GetElement(0), b1.GetElement(0), b2.GetElement(0), b3.GetElement(0));
-        var t1 = Vector128.Create(b0.GetElement(1), b1.GetElement(1), b2.GetElement(1), b3.GetElement(1));
-        var t2 = Vector128.Create(b0.GetElement(2), b1.GetElement(2), b2.GetElement(2), b3.GetElement(2));
-        var t3 = Vector128.Create(b0.GetElement(3), b1.GetElement(3), b2.GetElement(3), b3.GetElement(3));
-        return (t0 + t1) + (t2 + t3);
+        i0.AsSingle().Store(dst);
+        i1.AsSingle().Store(dst + Tile);
+        i2.AsSingle().Store(dst + 2 * Tile);
+        i3.AsSingle().Store(dst + 3 * Tile);
+        i4.AsSingle().Store(dst + 4 * Tile);
+        i5.AsSingle().Store(dst + 5 * Tile);
+        i6.AsSingle().Store(dst + 6 * Tile);
+        i7.AsSingle().Store(dst + 7 * Tile);
     }
 
-    /// <summary>Online softmax step of one row over cells lo..hi−1: scores become weights, the accumulator is rescaled.</summary>
-    private static void Softmax(float* s, int lo, int hi, ref float runMax, ref float runSum, float* acc, int dimV)
+    /// <summary>The tile's f32 key rows as [dimension][cell] by 8×8 register transposes (missing cells zero).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Transpose(float** kRows, int n, int dim, float* kT)
     {
-        float tileMax = float.NegativeInfinity;
-        for (int j = lo; j < hi; j++) tileMax = MathF.Max(tileMax, s[j]);
-        float newMax = MathF.Max(runMax, tileMax);
-        if (float.IsNegativeInfinity(newMax))
-        {
-            // Every score so far is −∞ (masked by the model): nothing to weigh yet.
-            for (int j = lo; j < hi; j++) s[j] = 0;
-            return;
-        }
-        float correction = MathF.Exp(runMax - newMax);
-        float sum = 0;
-        int k = lo;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            var m = Vector256.Create(newMax);
-            var total = Vector256<float>.Zero;
-            for (; k + 8 <= hi; k += 8)
-            {
-                var p = Vector256.Exp(Vector256.Load(s + k) - m);
-                p.Store(s + k);
-                total += p;
-            }
-            sum = Vector256.Sum(total);
-        }
-        for (; k < hi; k++)
-        {
-            float p = MathF.Exp(s[k] - newMax);
-            s[k] = p;
-            sum += p;
-        }
-        runSum = runSum * correction + sum;
-        runMax = newMax;
-        if (correction != 1f) Elementwise.Scale(acc, correction, dimV);
+        float* zero = stackalloc float[8];
+        Vector256<float>.Zero.Store(zero);
+        float** src = stackalloc float*[Tile];
+        for (int j = 0; j < Tile; j++) src[j] = j < n ? kRows[j] : null;
+        TransposeRows<float, FloatRows>(src, zero, dim, kT);
     }
 
-    /// <summary>acc_i += Σ_j weight_ij · v_j for up to four rows.</summary>
-    private static void AccumulateValues(float* weights, int count, int lo, int hi, float** vRows, int dimV, float* acc)
+    /// <summary>scores[i·Tile + j] = scale · q_i·k_j for up to four query rows and all 32 cells of a transposed tile.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ScoresTransposed(float* q, int count, int dim, float* kT, float scale, float* scores)
     {
-        if (!Vector256.IsHardwareAccelerated || dimV % 8 != 0)
+        float* q0 = q, q1 = q + (count > 1 ? dim : 0), q2 = q + (count > 2 ? 2 * dim : 0), q3 = q + (count > 3 ? 3 * dim : 0);
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int d = 0; d < dim; d++)
         {
-            for (int i = 0; i < count; i++)
-            {
-                for (int j = lo; j < hi; j++) Elementwise.MultiplyAdd(acc + i * dimV, vRows[j], weights[i * Tile + j], dimV);
-            }
-            return;
+            float* k = kT + d * Tile;
+            var k0 = Vector256.Load(k);
+            var k1 = Vector256.Load(k + 8);
+            var k2 = Vector256.Load(k + 16);
+            var k3 = Vector256.Load(k + 24);
+            var b = Vector256.Create(q0[d]);
+            a00 = Vector256.FusedMultiplyAdd(b, k0, a00); a01 = Vector256.FusedMultiplyAdd(b, k1, a01);
+            a02 = Vector256.FusedMultiplyAdd(b, k2, a02); a03 = Vector256.FusedMultiplyAdd(b, k3, a03);
+            b = Vector256.Create(q1[d]);
+            a10 = Vector256.FusedMultiplyAdd(b, k0, a10); a11 = Vector256.FusedMultiplyAdd(b, k1, a11);
+            a12 = Vector256.FusedMultiplyAdd(b, k2, a12); a13 = Vector256.FusedMultiplyAdd(b, k3, a13);
+            b = Vector256.Create(q2[d]);
+            a20 = Vector256.FusedMultiplyAdd(b, k0, a20); a21 = Vector256.FusedMultiplyAdd(b, k1, a21);
+            a22 = Vector256.FusedMultiplyAdd(b, k2, a22); a23 = Vector256.FusedMultiplyAdd(b, k3, a23);
+            b = Vector256.Create(q3[d]);
+            a30 = Vector256.FusedMultiplyAdd(b, k0, a30); a31 = Vector256.FusedMultiplyAdd(b, k1, a31);
+            a32 = Vector256.FusedMultiplyAdd(b, k2, a32); a33 = Vector256.FusedMultiplyAdd(b, k3, a33);
         }
+        var sv = Vector256.Create(scale);
+        StoreRow(scores, a00 * sv, a01 * sv, a02 * sv, a03 * sv);
+        if (count > 1) StoreRow(scores + Tile, a10 * sv, a11 * sv, a12 * sv, a13 * sv);
+        if (count > 2) StoreRow(scores + 2 * Tile, a20 * sv, a21 * sv, a22 * sv, a23 * sv);
+        if (count > 3) StoreRow(scores + 3 * Tile, a30 * sv, a31 * sv, a32 * sv, a33 * sv);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(float* s, Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        a.Store(s);
+        b.Store(s + 8);
+        c.Store(s + 16);
+        d.Store(s + 24);
+    }
+
+    /// <summary>
+    /// Online softmax step for up to four rows over cells lo..hi−1 of the tile: scores become weights (zero outside the
+    /// range), running max and sum advance, and each row's factor for rescaling its accumulator goes to
+    /// <paramref name="corrections"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SoftmaxRows(float* scores, int count, int lo, int hi, float* runMax, float* runSum, float* corrections)
+    {
+        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        var low = Vector256.Create(lo);
+        var high = Vector256.Create(hi);
+        var in0 = Valid(index, low, high);
+        var in1 = Valid(index + Vector256.Create(8), low, high);
+        var in2 = Valid(index + Vector256.Create(16), low, high);
+        var in3 = Valid(index + Vector256.Create(24), low, high);
+        var minusInf = Vector256.Create(float.NegativeInfinity);
+        for (int i = 0; i < count; i++)
+        {
+            float* s = scores + i * Tile;
+            var s0 = Vector256.ConditionalSelect(in0, Vector256.Load(s), minusInf);
+            var s1 = Vector256.ConditionalSelect(in1, Vector256.Load(s + 8), minusInf);
+            var s2 = Vector256.ConditionalSelect(in2, Vector256.Load(s + 16), minusInf);
+            var s3 = Vector256.ConditionalSelect(in3, Vector256.Load(s + 24), minusInf);
+            var m = Vector256.Max(Vector256.Max(s0, s1), Vector256.Max(s2, s3));
+            var m128 = Vector128.Max(m.GetLower(), m.GetUpper());
+            m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(2, 3, 0, 1)));
+            m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(1, 0, 3, 2)));
+            float newMax = MathF.Max(runMax[i], m128.ToScalar());
+            if (float.IsNegativeInfinity(newMax) || float.IsNaN(newMax))
+            {
+                // Every score so far is −∞ (masked by the model): nothing to weigh yet.
+                StoreRow(s, default, default, default, default);
+                corrections[i] = 1;
+                continue;
+            }
+            var mv = Vector256.Create(newMax);
+            var p0 = Vector256.ConditionalSelect(in0, FastExp.Exp(s0 - mv), default);
+            var p1 = Vector256.ConditionalSelect(in1, FastExp.Exp(s1 - mv), default);
+            var p2 = Vector256.ConditionalSelect(in2, FastExp.Exp(s2 - mv), default);
+            var p3 = Vector256.ConditionalSelect(in3, FastExp.Exp(s3 - mv), default);
+            StoreRow(s, p0, p1, p2, p3);
+            float correction = FastExp.ExpScalar(runMax[i] - newMax);
+            runSum[i] = runSum[i] * correction + Vector256.Sum((p0 + p1) + (p2 + p3));
+            runMax[i] = newMax;
+            corrections[i] = correction;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Valid(Vector256<int> index, Vector256<int> low, Vector256<int> high) =>
+        (Vector256.GreaterThanOrEqual(index, low) & Vector256.LessThan(index, high)).AsSingle();
+
+    /// <summary>acc_i = corrections_i·acc_i + Σ_j weight_ij · v_j for up to four rows.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AccumulateValues(float* weights, int count, int lo, int hi, float** vRows, int dimV, float* acc, float* corrections)
+    {
         float* w0 = weights, w1 = weights + (count > 1 ? Tile : 0), w2 = weights + (count > 2 ? 2 * Tile : 0), w3 = weights + (count > 3 ? 3 * Tile : 0);
+        var c0 = Vector256.Create(corrections[0]);
+        var c1 = Vector256.Create(count > 1 ? corrections[1] : 1);
+        var c2 = Vector256.Create(count > 2 ? corrections[2] : 1);
+        var c3 = Vector256.Create(count > 3 ? corrections[3] : 1);
+        float* r1 = acc + (count > 1 ? dimV : 0), r2 = acc + (count > 2 ? 2 * dimV : 0), r3 = acc + (count > 3 ? 3 * dimV : 0);
         for (int c = 0; c < dimV; c += 8)
         {
-            Vector256<float> o0 = Vector256.Load(acc + c);
-            Vector256<float> o1 = count > 1 ? Vector256.Load(acc + dimV + c) : default;
-            Vector256<float> o2 = count > 2 ? Vector256.Load(acc + 2 * dimV + c) : default;
-            Vector256<float> o3 = count > 3 ? Vector256.Load(acc + 3 * dimV + c) : default;
+            var o0 = Vector256.Load(acc + c) * c0;
+            var o1 = Vector256.Load(r1 + c) * c1;
+            var o2 = Vector256.Load(r2 + c) * c2;
+            var o3 = Vector256.Load(r3 + c) * c3;
             for (int j = lo; j < hi; j++)
             {
                 var v = Vector256.Load(vRows[j] + c);
@@ -248,10 +361,35 @@ public static unsafe class FlashAttention
                 o2 = Vector256.FusedMultiplyAdd(Vector256.Create(w2[j]), v, o2);
                 o3 = Vector256.FusedMultiplyAdd(Vector256.Create(w3[j]), v, o3);
             }
+            // Rows past count alias row 0's memory: store them first so row 0's value wins.
+            if (count > 3) o3.Store(r3 + c);
+            if (count > 2) o2.Store(r2 + c);
+            if (count > 1) o1.Store(r1 + c);
             o0.Store(acc + c);
-            if (count > 1) o1.Store(acc + dimV + c);
-            if (count > 2) o2.Store(acc + 2 * dimV + c);
-            if (count > 3) o3.Store(acc + 3 * dimV + c);
         }
+    }
+
+    /// <summary>Online softmax step of one row (scalar path for head sizes that are not a multiple of 8).</summary>
+    private static void ScalarSoftmax(float* s, int lo, int hi, ref float runMax, ref float runSum, float* acc, int dimV)
+    {
+        float tileMax = float.NegativeInfinity;
+        for (int j = lo; j < hi; j++) tileMax = MathF.Max(tileMax, s[j]);
+        float newMax = MathF.Max(runMax, tileMax);
+        if (float.IsNegativeInfinity(newMax))
+        {
+            for (int j = lo; j < hi; j++) s[j] = 0;
+            return;
+        }
+        float correction = FastExp.ExpScalar(runMax - newMax);
+        float sum = 0;
+        for (int k = lo; k < hi; k++)
+        {
+            float p = FastExp.ExpScalar(s[k] - newMax);
+            s[k] = p;
+            sum += p;
+        }
+        runSum = runSum * correction + sum;
+        runMax = newMax;
+        if (correction != 1f) Elementwise.Scale(acc, correction, dimV);
     }
 }

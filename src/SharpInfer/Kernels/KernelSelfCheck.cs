@@ -33,6 +33,7 @@ public static unsafe class KernelSelfCheck
         failures.AddRange(CheckActivationQuantizers());
         failures.AddRange(CheckFloatKernels(160));
         failures.AddRange(CheckHalfConversions());
+        failures.AddRange(CheckExp());
         return failures;
     }
 
@@ -381,6 +382,63 @@ public static unsafe class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// <see cref="FastExp"/>: every vector width bit-identical to the scalar twin, and the twin within 2 ulp of a
+    /// double-precision e^x over the whole finite range (plus the documented 0 / +∞ / NaN edges).
+    /// </summary>
+    public static List<string> CheckExp()
+    {
+        var failures = new List<string>();
+        var r = new Random(17);
+        var xs = new List<float> { 0f, -0f, 1f, -1f, 0.5f, -87f, -87.0001f, -100f, 88.37626f, 88.38f, 100f,
+            float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon };
+        for (float x = -90f; x <= 90f; x += 0.01953125f) xs.Add(x);
+        for (int i = 0; i < 4096; i++) xs.Add((float)(r.NextDouble() * 180 - 90));
+        while (xs.Count % 16 != 0) xs.Add(0f);
+        var input = xs.ToArray();
+        var out8 = new float[8];
+        var out16 = new float[16];
+        for (int i = 0; i < input.Length; i++)
+        {
+            float x = input[i];
+            float twin = FastExp.ExpScalar(x);
+            if (float.IsNaN(x)) { if (!float.IsNaN(twin)) failures.Add($"ExpScalar(NaN) = {twin}"); continue; }
+            if (x < -87f) { if (twin != 0f) failures.Add($"ExpScalar({x}) = {twin}, expected 0"); continue; }
+            if (x > 88.37626f) { if (!float.IsPositiveInfinity(twin)) failures.Add($"ExpScalar({x}) = {twin}, expected +inf"); continue; }
+            double exact = Math.Exp(x);
+            double ulp = (double)MathF.BitIncrement((float)exact) - (float)exact;
+            if (!(Math.Abs(twin - exact) <= 2 * ulp) && failures.Count < 20) failures.Add($"ExpScalar({x:R}) = {twin:R}, e^x = {exact:R}");
+        }
+        fixed (float* xp = input)
+        fixed (float* o8 = out8)
+        fixed (float* o16 = out16)
+        {
+            for (int i = 0; i < input.Length; i += 16)
+            {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    for (int half = 0; half < 16; half += 8)
+                    {
+                        FastExp.Exp(Vector256.Load(xp + i + half)).Store(o8);
+                        for (int k = 0; k < 8; k++) CheckSame(failures, "FastExp 256", input[i + half + k], FastExp.ExpScalar(input[i + half + k]), o8[k]);
+                    }
+                }
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    FastExp.Exp(Vector512.Load(xp + i)).Store(o16);
+                    for (int k = 0; k < 16; k++) CheckSame(failures, "FastExp 512", input[i + k], FastExp.ExpScalar(input[i + k]), o16[k]);
+                }
+            }
+        }
+        return failures;
+    }
+
+    private static void CheckSame(List<string> failures, string what, float x, float expected, float actual)
+    {
+        bool same = float.IsNaN(expected) ? float.IsNaN(actual) : BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(actual);
+        if (!same && failures.Count < 20) failures.Add($"{what}({x:R}): twin {expected:R}, vector {actual:R}");
     }
 
     private static void CheckBits(List<string> failures, ushort bits, float actual)

@@ -237,11 +237,32 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
                 for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
                 Decode(block, out var k);
                 sbyte* q = qs + b * 256;
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-                Pair8(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), q, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), q + 64, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), q + 128, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), q + 192, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                Vector256<int> s0, s1, s2, s3, s4, s5, s6, s7;
+                if (Avx512BW.IsSupported)
+                {
+                    Vector512<int> w0 = default, w1 = default, w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default;
+                    var scales = k.Scales.ToVector512Unsafe();
+                    Pair8Wide(block, 0, scales, q, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+                    Pair8Wide(block, 1, scales, q + 64, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+                    Pair8Wide(block, 2, scales, q + 128, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+                    Pair8Wide(block, 3, scales, q + 192, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+                    s0 = w0.GetLower() + w0.GetUpper();
+                    s1 = w1.GetLower() + w1.GetUpper();
+                    s2 = w2.GetLower() + w2.GetUpper();
+                    s3 = w3.GetLower() + w3.GetUpper();
+                    s4 = w4.GetLower() + w4.GetUpper();
+                    s5 = w5.GetLower() + w5.GetUpper();
+                    s6 = w6.GetLower() + w6.GetUpper();
+                    s7 = w7.GetLower() + w7.GetUpper();
+                }
+                else
+                {
+                    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = default;
+                    Pair8(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), q, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                    Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), q + 64, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                    Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), q + 128, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                    Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), q + 192, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                }
                 float* d = first.D + b;
                 short* bs = first.BSums + b * 16;
                 int dStride = nsb, bStride = n / 16;
@@ -279,5 +300,32 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         s5 = Accumulate(Accumulate(s5, u0, a + 5 * n, firstScales), u1, a + 5 * n + 32, secondScales);
         s6 = Accumulate(Accumulate(s6, u0, a + 6 * n, firstScales), u1, a + 6 * n + 32, secondScales);
         s7 = Accumulate(Accumulate(s7, u0, a + 7 * n, firstScales), u1, a + 7 * n + 32, secondScales);
+    }
+
+    /// <summary>
+    /// AVX-512BW form of <see cref="Pair8"/>: a chunk pair is one 64-byte vector, so each token costs one
+    /// <c>vpmaddubsw</c>, one <c>vpmaddwd</c> with the four groups' scales and one add per 64 elements.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair8Wide(byte* block, int pair, Vector512<short> scales16, sbyte* a, int n,
+        ref Vector512<int> s0, ref Vector512<int> s1, ref Vector512<int> s2, ref Vector512<int> s3,
+        ref Vector512<int> s4, ref Vector512<int> s5, ref Vector512<int> s6, ref Vector512<int> s7)
+    {
+        T.Values(block, pair, out var u0, out var u1);
+        var u = Avx512F.InsertVector256(u0.ToVector512Unsafe(), u1, 1);
+        // Chunk 2p covers groups 4p and 4p+1, chunk 2p+1 groups 4p+2 and 4p+3: each group's scale over 8 shorts.
+        short g = (short)(4 * pair);
+        var index = Vector512.Create(g, g, g, g, g, g, g, g, (short)(g + 1), (short)(g + 1), (short)(g + 1), (short)(g + 1), (short)(g + 1), (short)(g + 1), (short)(g + 1), (short)(g + 1),
+            (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2),
+            (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3));
+        var scales = Avx512BW.PermuteVar32x16(scales16, index);
+        s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a)), scales);
+        s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + n)), scales);
+        s2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 2 * n)), scales);
+        s3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 3 * n)), scales);
+        s4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 4 * n)), scales);
+        s5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 5 * n)), scales);
+        s6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 6 * n)), scales);
+        s7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 7 * n)), scales);
     }
 }

@@ -62,6 +62,28 @@ public sealed unsafe class LlamaForwardPass : IDisposable
 
     private enum Operation { Embed, AttentionNorm, RopeAndStore, Attention, FeedForwardNorm, SwiGlu, OutputNorm }
 
+    private readonly long[] _phaseTicks = new long[PhaseNames.Length];
+    private long _mark;
+
+    /// <summary>Names of the phases <see cref="PhaseTicks"/> accumulates, in order.</summary>
+    public static readonly string[] PhaseNames = ["embed", "norms", "qkv", "rope+store", "attention", "attn-out", "ffn-up", "swiglu", "ffn-down", "residual", "logits"];
+
+    /// <summary>
+    /// Stopwatch ticks spent in each phase since creation (or <see cref="ResetPhaseTicks"/>), summed over passes:
+    /// where a step's time goes, for <c>bench --timings</c>. Costs two timestamp reads per phase.
+    /// </summary>
+    public ReadOnlySpan<long> PhaseTicks => _phaseTicks;
+
+    /// <summary>Zeroes <see cref="PhaseTicks"/>.</summary>
+    public void ResetPhaseTicks() => Array.Clear(_phaseTicks);
+
+    private void Phase(int phase)
+    {
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        _phaseTicks[phase] += now - _mark;
+        _mark = now;
+    }
+
     /// <summary>Allocates scratch for up to <paramref name="maxTokens"/> tokens and <paramref name="maxOutputs"/> logit rows.</summary>
     public LlamaForwardPass(LlamaModel model, int maxTokens, int maxOutputs, ComputePool pool)
     {
@@ -124,8 +146,10 @@ public sealed unsafe class LlamaForwardPass : IDisposable
         batch.Sequences.CopyTo(_tokenSeq);
         batch.Positions.CopyTo(_tokenPos);
         batch.Tokens.CopyTo(_tokenIds);
+        _mark = System.Diagnostics.Stopwatch.GetTimestamp();
         PlanAttentionBlocks(n);
         Parallel(Operation.Embed, n);
+        Phase(0);
 
         int d = _hp.EmbeddingLength;
         var weights = _model.Weights;
@@ -135,6 +159,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             _layer = l;
             var w = weights.Layers[l];
             Parallel(Operation.AttentionNorm, n);
+            Phase(1);
             types[0] = w.Query.Type;
             types[1] = w.Key.Type;
             types[2] = w.Value.Type;
@@ -145,28 +170,40 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             AddBias(_q.Pointer, w.QueryBias, n, w.Query.Rows);
             AddBias(_k.Pointer, w.KeyBias, n, w.Key.Rows);
             AddBias(_v.Pointer, w.ValueBias, n, w.Value.Rows);
+            Phase(2);
             Parallel(Operation.RopeAndStore, n);
+            Phase(3);
             Parallel(Operation.Attention, _blocks * _hp.KvHeadCount);
+            Phase(4);
             _matmul.Multiply(_pool, w.Output, _attn.Pointer, n, _tmp.Pointer);
             AddBias(_tmp.Pointer, w.OutputBias, n, d);
+            Phase(5);
             for (int i = 0; i < n; i++) Elementwise.Add(_x.Pointer + (long)i * d, _tmp.Pointer + (long)i * d, d);
+            Phase(9);
 
             Parallel(Operation.FeedForwardNorm, n);
+            Phase(1);
             types[0] = w.Gate.Type;
             types[1] = w.Up.Type;
             var ffAct = _matmul.Prepare(_pool, _xn.Pointer, n, d, types[..2]);
             _matmul.Multiply(_pool, w.Gate, ffAct, _gate.Pointer);
             _matmul.Multiply(_pool, w.Up, ffAct, _up.Pointer);
+            Phase(6);
             Parallel(Operation.SwiGlu, n);
+            Phase(7);
             _matmul.Multiply(_pool, w.Down, _gate.Pointer, n, _tmp.Pointer);
+            Phase(8);
             for (int i = 0; i < n; i++) Elementwise.Add(_x.Pointer + (long)i * d, _tmp.Pointer + (long)i * d, d);
+            Phase(9);
         }
 
         int outputs = batch.Outputs.Length;
         if (outputs == 0) return;
         batch.Outputs.CopyTo(_outputIndex);
         Parallel(Operation.OutputNorm, outputs);
+        Phase(1);
         _matmul.Multiply(_pool, weights.Output, _outHidden.Pointer, outputs, logits);
+        Phase(10);
     }
 
     /// <summary>

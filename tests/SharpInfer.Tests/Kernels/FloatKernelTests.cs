@@ -18,4 +18,11 @@ public class FloatKernelTests
         var failures = KernelSelfCheck.CheckHalfConversions();
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    [Fact]
+    public void FastExpIsWithinTwoUlpAndEveryWidthMatchesTheTwin()
+    {
+        var failures = KernelSelfCheck.CheckExp();
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
 }
