@@ -56,7 +56,7 @@ public static unsafe class KernelSelfCheck
                 var values = RandomFloats(r, n, outliers: true);
                 Quantize.Row(type, values, weights.AsSpan((int)(row * rowBytes), (int)rowBytes));
             }
-            using var acts = new ActivationSet(8, n);
+            using var acts = new Q8Rows(8, n);
             for (int t = 0; t < 8; t++)
             {
                 var x = RandomFloats(r, n, outliers: false);
@@ -123,7 +123,7 @@ public static unsafe class KernelSelfCheck
                 dequantized[row] = new float[n];
                 Dequantize.Row(type, span, dequantized[row]);
             }
-            using var acts = new ActivationSet(8, n);
+            using var acts = new Q8Rows(8, n);
             var ints = new sbyte[8][];
             for (int t = 0; t < 8; t++)
             {
@@ -200,7 +200,7 @@ public static unsafe class KernelSelfCheck
     /// The prefill panel (where this CPU has one for <paramref name="type"/>): eight rows against five tokens (a full
     /// quad and a short one) next to the scalar twin, within the float-order tolerance or, with unit scales, exactly.
     /// </summary>
-    private static void CheckPanel(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, ActivationSet acts, bool exact, string label)
+    private static void CheckPanel(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, Q8Rows acts, bool exact, string label)
     {
         var k = QuantizedDot.KernelsFor(type);
         if (!k.HasPanels) return;
@@ -228,7 +228,7 @@ public static unsafe class KernelSelfCheck
     }
 
     /// <summary>The four-by-eight tile (where a format has one) against the scalar twin.</summary>
-    private static void CheckTile4x8(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, ActivationSet acts, bool exact)
+    private static void CheckTile4x8(List<string> failures, GgmlType type, byte* w, long rowBytes, int n, Q8Rows acts, bool exact)
     {
         var k = QuantizedDot.KernelsFor(type);
         if (k.Tile4x8 == null) return;
@@ -280,8 +280,8 @@ public static unsafe class KernelSelfCheck
                 int n = nb * block;
                 var x = RandomFloats(r, n, outliers: true);
                 if (nb == 2) Array.Clear(x, 0, block);
-                using var a = new ActivationSet(1, n);
-                using var b = new ActivationSet(1, n);
+                using var a = new Q8Rows(1, n);
+                using var b = new Q8Rows(1, n);
                 fixed (float* xp = x)
                 {
                     if (super)
@@ -301,7 +301,7 @@ public static unsafe class KernelSelfCheck
         return failures;
     }
 
-    /// <summary>Float kernels (dots, norms, activations, softmax) against their twins on every length 1..<paramref name="maxLength"/>.</summary>
+    /// <summary>Float kernels (dots, norms, activations, softmax, RoPE) against their twins on every length 1..<paramref name="maxLength"/>.</summary>
     public static List<string> CheckFloatKernels(int maxLength)
     {
         var failures = new List<string>();
@@ -338,6 +338,36 @@ public static unsafe class KernelSelfCheck
                     Softmax.Apply(p1, n);
                     Softmax.ApplyScalar(p2, n);
                     CheckAll(failures, $"Softmax n={n}", y2, y1, 1e-6);
+                    if (n % 2 == 0)
+                    {
+                        // Two heads of n values each, every rotated width 2..n, both layouts; cache from random angles.
+                        var cache = new float[n];
+                        for (int i = 0; i < n; i += 2)
+                        {
+                            double angle = r.NextDouble() * 7;
+                            cache[i] = (float)Math.Cos(angle);
+                            cache[i + 1] = (float)Math.Sin(angle);
+                        }
+                        var heads1 = new float[2 * n];
+                        var heads2 = new float[2 * n];
+                        fixed (float* cp = cache)
+                        fixed (float* h1 = heads1)
+                        fixed (float* h2 = heads2)
+                        {
+                            foreach (bool neox in new[] { false, true })
+                            {
+                                for (int dims = 2; dims <= n; dims += dims < 24 ? 2 : 22)
+                                {
+                                    for (int i = 0; i < 2 * n; i++) heads1[i] = heads2[i] = a[i % n] * (1 + i % 7);
+                                    Rope.Apply(h1, 2, n, cp, dims, neox);
+                                    Rope.ApplyScalar(h2, 2, n, cp, dims, neox);
+                                    // A rotation keeps magnitudes: the error bound is relative to the inputs, not to
+                                    // outputs that cancel towards zero.
+                                    for (int i = 0; i < 2 * n; i++) Check(failures, $"Rope neox={neox} n={n} dims={dims} [{i}]", heads2[i], heads1[i], 1e-6 * 7);
+                                }
+                            }
+                        }
+                    }
                     FloatDot.F16ToSingle(hp, p1, n);
                     for (int i = 0; i < n; i++) if (y1[i] != HalfFloat.ToSingle(h[i])) failures.Add($"F16ToSingle n={n} [{i}]");
                     FloatDot.BF16ToSingle(bfp, p1, n);
@@ -470,78 +500,5 @@ public static unsafe class KernelSelfCheck
         var v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float)(r.NextDouble() * 2 - 1) * (outliers && r.Next(16) == 0 ? 8 : 1);
         return v;
-    }
-
-    /// <summary>Activation rows in both layouts, with their own native buffers.</summary>
-    private sealed class ActivationSet : IDisposable
-    {
-        private readonly int _n;
-        private readonly NativeBuffer<sbyte> _qs;
-        private readonly NativeBuffer<float> _d, _ss, _bss;
-        private readonly NativeBuffer<int> _sums;
-        private readonly NativeBuffer<short> _bsums;
-
-        public ActivationSet(int tokens, int n)
-        {
-            _n = n;
-            _qs = new NativeBuffer<sbyte>((long)tokens * n);
-            _d = new NativeBuffer<float>((long)tokens * n / 32 + 1);
-            _ss = new NativeBuffer<float>((long)tokens * n / 32 + 1);
-            _sums = new NativeBuffer<int>((long)tokens * n / 32 + 1);
-            _bsums = new NativeBuffer<short>((long)tokens * n / 16 + 1);
-            _bss = new NativeBuffer<float>((long)tokens * n / 16 + 1);
-        }
-
-        public Q8Row Row(int t, bool super)
-        {
-            var all = new Q8Row { Qs = _qs.Pointer, D = _d.Pointer, Sums = _sums.Pointer, SumsScaled = _ss.Pointer, BSums = _bsums.Pointer, BSumsScaled = _bss.Pointer };
-            return super ? MatMul.Offset256(all, t, _n) : MatMul.Offset32(all, t, _n);
-        }
-
-        /// <summary>Stores integer activations with unit scales and their consistent sums.</summary>
-        public void SetIntegers(int t, sbyte[] values, bool super)
-        {
-            var row = Row(t, super);
-            int block = super ? 256 : 32;
-            for (int i = 0; i < _n; i++) row.Qs[i] = values[i];
-            for (int b = 0; b < _n / block; b++) row.D[b] = 1;
-            if (super)
-            {
-                for (int g = 0; g < _n / 16; g++)
-                {
-                    int sum = 0;
-                    for (int k = 0; k < 16; k++) sum += values[g * 16 + k];
-                    row.BSums[g] = (short)sum;
-                    row.BSumsScaled[g] = sum;
-                }
-            }
-            else
-            {
-                for (int b = 0; b < _n / 32; b++)
-                {
-                    int sum = 0;
-                    for (int k = 0; k < 32; k++) sum += values[b * 32 + k];
-                    row.Sums[b] = sum;
-                    row.SumsScaled[b] = sum;
-                }
-            }
-        }
-
-        public bool SameAs(ActivationSet other, int n, bool super)
-        {
-            if (!_qs.Span.SequenceEqual(other._qs.Span)) return false;
-            if (super) return _bsums.Span.SequenceEqual(other._bsums.Span) && _d.Span[..(n / 256)].SequenceEqual(other._d.Span[..(n / 256)]) && _bss.Span.SequenceEqual(other._bss.Span);
-            return _sums.Span.SequenceEqual(other._sums.Span) && _d.Span[..(n / 32)].SequenceEqual(other._d.Span[..(n / 32)]) && _ss.Span.SequenceEqual(other._ss.Span);
-        }
-
-        public void Dispose()
-        {
-            _qs.Dispose();
-            _d.Dispose();
-            _ss.Dispose();
-            _sums.Dispose();
-            _bsums.Dispose();
-            _bss.Dispose();
-        }
     }
 }

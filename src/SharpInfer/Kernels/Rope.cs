@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace SharpInfer.Kernels;
 
 /// <summary>
@@ -62,8 +65,81 @@ public static unsafe class Rope
         }
     }
 
-    /// <summary>Rotates <paramref name="heads"/> consecutive heads of <paramref name="headDim"/> values in place.</summary>
+    /// <summary>
+    /// Rotates <paramref name="heads"/> consecutive heads of <paramref name="headDim"/> values in place (the first
+    /// <paramref name="dims"/> of each head; the rest pass through).
+    /// </summary>
     public static void Apply(float* x, int heads, int headDim, float* cache, int dims, bool neox)
+    {
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            ApplyScalar(x, heads, headDim, cache, dims, neox);
+            return;
+        }
+        for (int h = 0; h < heads; h++)
+        {
+            float* v = x + h * headDim;
+            if (neox) RotateHalves(v, cache, dims);
+            else RotatePairs(v, cache, dims);
+        }
+    }
+
+    /// <summary>
+    /// Adjacent pairs: with the cache read as (c, s) pairs, y = x·(c, c) + swap(x)·(−s, s) — one load of the cache per
+    /// eight values, the duplications and the pair swap are in-lane shuffles.
+    /// </summary>
+    private static void RotatePairs(float* v, float* cache, int dims)
+    {
+        int i = 0;
+        var sign = Vector256.Create(-1f, 1f, -1f, 1f, -1f, 1f, -1f, 1f);
+        for (; i + 8 <= dims; i += 8)
+        {
+            var cs = Vector256.Load(cache + i);
+            var xv = Vector256.Load(v + i);
+            var cos = Vector256.Shuffle(cs, Vector256.Create(0, 0, 2, 2, 4, 4, 6, 6));
+            var sin = Vector256.Shuffle(cs, Vector256.Create(1, 1, 3, 3, 5, 5, 7, 7)) * sign;
+            var swapped = Vector256.Shuffle(xv, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6));
+            Vector256.FusedMultiplyAdd(xv, cos, swapped * sin).Store(v + i);
+        }
+        for (; i < dims; i += 2) RotateOne(v + i, v + i + 1, cache[i], cache[i + 1]);
+    }
+
+    /// <summary>NeoX halves: eight (xᵢ, xᵢ₊d/2) pairs per step; the (c, s) pairs of the cache are split by two shuffles.</summary>
+    private static void RotateHalves(float* v, float* cache, int dims)
+    {
+        int half = dims / 2;
+        int i = 0;
+        var evens = Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6);
+        var odds = Vector256.Create(1, 3, 5, 7, 1, 3, 5, 7);
+        for (; i + 8 <= half; i += 8)
+        {
+            var a = Vector256.Load(cache + 2 * i);
+            var b = Vector256.Load(cache + 2 * i + 8);
+            // (c0 s0 c1 s1 c2 s2 c3 s3) → c0 c1 c2 c3 in the low half of the shuffled register; two of those joined.
+            var cos = Join(Vector256.Shuffle(a, evens), Vector256.Shuffle(b, evens));
+            var sin = Join(Vector256.Shuffle(a, odds), Vector256.Shuffle(b, odds));
+            var x0 = Vector256.Load(v + i);
+            var x1 = Vector256.Load(v + i + half);
+            Vector256.FusedMultiplyAdd(x0, cos, -(x1 * sin)).Store(v + i);
+            Vector256.FusedMultiplyAdd(x0, sin, x1 * cos).Store(v + i + half);
+        }
+        for (; i < half; i++) RotateOne(v + i, v + i + half, cache[2 * i], cache[2 * i + 1]);
+    }
+
+    /// <summary>The low four lanes of each argument, side by side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Join(Vector256<float> low, Vector256<float> high) => Vector256.Create(low.GetLower(), high.GetLower());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RotateOne(float* a, float* b, float c, float s)
+    {
+        float x0 = *a, x1 = *b;
+        *a = x0 * c - x1 * s;
+        *b = x0 * s + x1 * c;
+    }
+
+    /// <summary>Scalar reference twin of <see cref="Apply"/>.</summary>
+    public static void ApplyScalar(float* x, int heads, int headDim, float* cache, int dims, bool neox)
     {
         for (int h = 0; h < heads; h++)
         {
@@ -71,23 +147,11 @@ public static unsafe class Rope
             if (neox)
             {
                 int half = dims / 2;
-                for (int i = 0; i < half; i++)
-                {
-                    float c = cache[2 * i], s = cache[2 * i + 1];
-                    float x0 = v[i], x1 = v[i + half];
-                    v[i] = x0 * c - x1 * s;
-                    v[i + half] = x0 * s + x1 * c;
-                }
+                for (int i = 0; i < half; i++) RotateOne(v + i, v + i + half, cache[2 * i], cache[2 * i + 1]);
             }
             else
             {
-                for (int i = 0; i < dims; i += 2)
-                {
-                    float c = cache[i], s = cache[i + 1];
-                    float x0 = v[i], x1 = v[i + 1];
-                    v[i] = x0 * c - x1 * s;
-                    v[i + 1] = x0 * s + x1 * c;
-                }
+                for (int i = 0; i < dims; i += 2) RotateOne(v + i, v + i + 1, cache[i], cache[i + 1]);
             }
         }
     }
