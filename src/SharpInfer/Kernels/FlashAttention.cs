@@ -6,15 +6,16 @@ namespace SharpInfer.Kernels;
 
 /// <summary>
 /// Flash-style attention for a block of query tokens of one sequence and one KV head, with all the query heads that
-/// share it (rows = tokens × group). Cells are visited in tiles of 32: each tile's keys are widened once into a
-/// transposed f32 tile ([dimension][cell], so a score vector is a sum of broadcast-query × key-vector products with no
-/// horizontal sums) and its values into f32 rows (f32 caches are read in place); the tile then serves every row, so
-/// prefill converts the cache once per query block rather than once per token. Scores go through an online softmax
-/// (running max and sum per row, <see cref="FastExp"/>), the accumulated values are rescaled as they are loaded, and
-/// no score matrix over the context is ever formed. Each token sees a contiguous range of the sequence's
-/// position-sorted cells (causal and sliding-window masks are ranges); tiles outside a row's range are skipped for it.
-/// Vector256 arithmetic (attention is a few percent of the work next to the matrix products); the phases are separate
-/// non-inlined methods so each gets all vector registers. <see cref="Attention.ComputeScalar"/> is the reference twin.
+/// share it (rows = tokens × group). The rows are taken eight at a time, one per vector lane: the queries are
+/// transposed once per call ([dimension][row], softmax scale folded in), so a cell's scores for eight rows are one
+/// vector built from broadcast key elements, and the online softmax (running max and sum, corrections, masks) is
+/// plain lane-wise arithmetic with no horizontal reductions and no transposed key tile. Cells are visited in tiles of
+/// 32: each tile's keys and values are widened once to f32 rows (f32 caches are read in place) and serve every row
+/// block, so prefill converts the cache once per query block rather than once per token. The weighted values
+/// accumulate four rows at a time in registers (512-bit where the head size allows). No score matrix over the context
+/// is ever formed. Each token sees a contiguous range of the sequence's position-sorted cells (causal and
+/// sliding-window masks are ranges), applied per lane; tiles outside a whole row block's ranges are skipped.
+/// <see cref="Attention.ComputeScalar"/> is the reference twin.
 /// </summary>
 [SkipLocalsInit]
 public static unsafe class FlashAttention
@@ -25,11 +26,14 @@ public static unsafe class FlashAttention
     /// <summary>Most query tokens per call.</summary>
     public const int MaxTokens = 16;
 
+    /// <summary>Query rows per lane block.</summary>
+    private const int Lanes = 8;
+
     /// <summary>Floats of scratch one call needs.</summary>
     public static long ScratchFloats(int group, int headDimK, int headDimV)
     {
-        long rows = (long)MaxTokens * group;
-        return 2 * Tile * (long)headDimK + Tile * (long)headDimV + rows * Tile + rows * headDimV + 2 * rows + 2 * Tile * 2 + 128;
+        long rows = ((long)MaxTokens * group + Lanes - 1) / Lanes * Lanes;
+        return Tile * (long)(headDimK + headDimV) + rows * (headDimK + headDimV) + Tile * Lanes + 4 * rows + Lanes + 4 * Tile + 2 * (rows / Lanes) + 128;
     }
 
     /// <summary>
@@ -44,31 +48,54 @@ public static unsafe class FlashAttention
     {
         if (tokens > MaxTokens) throw new ArgumentOutOfRangeException(nameof(tokens), $"at most {MaxTokens} tokens per call");
         int rows = tokens * group;
+        int padded = (rows + Lanes - 1) / Lanes * Lanes;
+        int blocks = padded / Lanes;
         float* kTile = scratch;
-        float* kT = kTile + Tile * headDimK;
-        float* vTile = kT + Tile * headDimK;
-        float* scores = vTile + Tile * headDimV;
-        float* acc = scores + rows * Tile;
-        float* runMax = acc + rows * headDimV;
-        float* runSum = runMax + rows;
-        float** kRows = (float**)(((nint)(runSum + rows) + 63) & ~(nint)63);
+        float* vTile = kTile + Tile * headDimK;
+        float* qT = vTile + Tile * headDimV;
+        float* acc = qT + (long)padded * headDimK;
+        float* scores = acc + (long)padded * headDimV;
+        float* runMax = scores + Tile * Lanes;
+        float* runSum = runMax + padded;
+        int* lo = (int*)(runSum + padded);
+        int* hi = lo + padded;
+        float* corrections = (float*)(hi + padded);
+        int* blockLo = (int*)(corrections + Lanes);
+        int* blockHi = blockLo + blocks;
+        float** kRows = (float**)(((nint)(blockHi + blocks) + 63) & ~(nint)63);
         float** vRows = kRows + Tile;
-        float* corrections = (float*)(vRows + Tile);
-        for (int r = 0; r < rows; r++)
+
+        bool vector = Vector256.IsHardwareAccelerated && headDimK % 8 == 0 && headDimV % 8 == 0;
+        int first = int.MaxValue, last = 0;
+        for (int r = 0; r < padded; r++)
         {
+            int t = r / group;
+            bool real = r < rows && from[t] < to[t];
+            lo[r] = real ? from[t] : 0;
+            hi[r] = real ? to[t] : 0;
             runMax[r] = float.NegativeInfinity;
             runSum[r] = 0;
+            if (real)
+            {
+                first = Math.Min(first, lo[r]);
+                last = Math.Max(last, hi[r]);
+            }
         }
-        new Span<float>(acc, rows * headDimV).Clear();
-
-        int first = int.MaxValue, last = 0;
-        for (int t = 0; t < tokens; t++)
+        new Span<float>(acc, padded * headDimV).Clear();
+        if (vector) TransposeQueries(q, qStride, rows, group, headDimK, scale, qT, padded);
+        for (int b = 0; b < blocks; b++)
         {
-            if (from[t] >= to[t]) continue;
-            first = Math.Min(first, from[t]);
-            last = Math.Max(last, to[t]);
+            int bl = int.MaxValue, bh = 0;
+            for (int r = b * Lanes; r < (b + 1) * Lanes; r++)
+            {
+                if (lo[r] >= hi[r]) continue;
+                bl = Math.Min(bl, lo[r]);
+                bh = Math.Max(bh, hi[r]);
+            }
+            blockLo[b] = bl;
+            blockHi[b] = bh;
         }
-        bool vector = Vector256.IsHardwareAccelerated && headDimK % 8 == 0 && headDimV % 8 == 0;
+
         long kOffset = GgmlTypeInfo.RowBytes(kv.TypeK, (long)kvHead * headDimK);
         long vOffset = GgmlTypeInfo.RowBytes(kv.TypeV, (long)kvHead * headDimV);
         long kHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeK, headDimK), vHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeV, headDimV);
@@ -81,50 +108,210 @@ public static unsafe class FlashAttention
             int ahead = start + PrefetchTiles * Tile;
             if (ahead < last) Prefetch(kv, cells, ahead, Math.Min(last, ahead + Tile), kOffset, kHeadBytes, vOffset, vHeadBytes);
             var tileCells = cells.Slice(start, n);
-            if (vector && kv.TypeK == GgmlType.F16) TransposeF16(kv.K, kv.KRowBytes, kOffset, tileCells, headDimK, kT);
+            Widen(kv.K, kv.KRowBytes, kOffset, kv.TypeK, tileCells, headDimK, kTile, kRows);
+            Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, tileCells, headDimV, vTile, vRows);
+            if (vector)
+            {
+                for (int b = 0; b < blocks; b++)
+                {
+                    if (blockLo[b] >= start + n || blockHi[b] <= start) continue;
+                    int r0 = b * Lanes;
+                    ScoresBlock(qT + (long)r0 * headDimK, kRows, n, headDimK, scores);
+                    SoftmaxBlock(scores, n, start, lo + r0, hi + r0, runMax + r0, runSum + r0, corrections);
+                    AccumulateBlock(scores, n, vRows, headDimV, acc + (long)r0 * headDimV, corrections, Math.Min(Lanes, rows - r0));
+                }
+            }
             else
             {
-                Widen(kv.K, kv.KRowBytes, kOffset, kv.TypeK, tileCells, headDimK, kTile, kRows);
-                if (vector) Transpose(kRows, n, headDimK, kT);
-            }
-            Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, tileCells, headDimV, vTile, vRows);
-            for (int t = 0; t < tokens; t++)
-            {
-                int lo = Math.Max(from[t] - start, 0), hi = Math.Min(to[t] - start, n);
-                if (lo >= hi) continue;
-                for (int g = 0; g < group; g += 4)
+                for (int r = 0; r < rows; r++)
                 {
-                    int count = Math.Min(4, group - g);
-                    int row = t * group + g;
-                    float* qRows = q + t * qStride + (long)g * headDimK;
-                    float* s = scores + row * Tile;
-                    float* a = acc + (long)row * headDimV;
-                    if (vector)
-                    {
-                        ScoresTransposed(qRows, count, headDimK, kT, scale, s);
-                        SoftmaxRows(s, count, lo, hi, runMax + row, runSum + row, corrections);
-                        AccumulateValues(s, count, lo, hi, vRows, headDimV, a, corrections);
-                    }
-                    else
-                    {
-                        for (int i = 0; i < count; i++)
-                        {
-                            float* si = s + i * Tile;
-                            for (int j = lo; j < hi; j++) si[j] = Dot.F32(qRows + i * headDimK, kRows[j], headDimK) * scale;
-                            ScalarSoftmax(si, lo, hi, ref runMax[row + i], ref runSum[row + i], a + (long)i * headDimV, headDimV);
-                            for (int j = lo; j < hi; j++) Elementwise.MultiplyAdd(a + (long)i * headDimV, vRows[j], si[j], headDimV);
-                        }
-                    }
+                    int a = Math.Max(lo[r] - start, 0), z = Math.Min(hi[r] - start, n);
+                    if (a >= z) continue;
+                    float* qRow = q + (r / group) * qStride + (long)(r % group) * headDimK;
+                    float* s = scores;
+                    for (int j = a; j < z; j++) s[j] = Dot.F32(qRow, kRows[j], headDimK) * scale;
+                    float* accRow = acc + (long)r * headDimV;
+                    ScalarSoftmax(s, a, z, ref runMax[r], ref runSum[r], accRow, headDimV);
+                    for (int j = a; j < z; j++) Elementwise.MultiplyAdd(accRow, vRows[j], s[j], headDimV);
                 }
             }
         }
-        for (int t = 0; t < tokens; t++)
+        for (int r = 0; r < rows; r++)
         {
-            for (int g = 0; g < group; g++)
+            int t = r / group, g = r % group;
+            float inv = runSum[r] > 0 ? 1f / runSum[r] : 0f;
+            Elementwise.ScaleTo(output + t * outputStride + (long)g * headDimV, acc + (long)r * headDimV, inv, headDimV);
+        }
+    }
+
+    /// <summary>qT[block][d][lane] = scale · q[row = block·8 + lane][d]; padding rows are zero.</summary>
+    private static void TransposeQueries(float* q, long qStride, int rows, int group, int dim, float scale, float* qT, int padded)
+    {
+        for (int r = 0; r < padded; r++)
+        {
+            float* dst = qT + (long)(r / Lanes) * Lanes * dim + r % Lanes;
+            if (r >= rows)
             {
-                int row = t * group + g;
-                float inv = runSum[row] > 0 ? 1f / runSum[row] : 0f;
-                Elementwise.ScaleTo(output + t * outputStride + (long)g * headDimV, acc + (long)row * headDimV, inv, headDimV);
+                for (int d = 0; d < dim; d++) dst[d * Lanes] = 0;
+                continue;
+            }
+            float* src = q + (r / group) * qStride + (long)(r % group) * dim;
+            for (int d = 0; d < dim; d++) dst[d * Lanes] = src[d] * scale;
+        }
+    }
+
+    /// <summary>
+    /// scores[j·8 + lane] = k_j · qT[lane] for the tile's n cells: eight cells at a time (eight independent chains),
+    /// each step one query-column load and eight broadcast key elements.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ScoresBlock(float* qT, float** kRows, int n, int dim, float* scores)
+    {
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+        {
+            float* k0 = kRows[j], k1 = kRows[j + 1], k2 = kRows[j + 2], k3 = kRows[j + 3];
+            float* k4 = kRows[j + 4], k5 = kRows[j + 5], k6 = kRows[j + 6], k7 = kRows[j + 7];
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int d = 0; d < dim; d++)
+            {
+                var column = Vector256.Load(qT + d * Lanes);
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(k0[d]), column, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(k1[d]), column, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(k2[d]), column, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(k3[d]), column, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(k4[d]), column, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(k5[d]), column, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(k6[d]), column, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(k7[d]), column, a7);
+            }
+            float* s = scores + j * Lanes;
+            a0.Store(s);
+            a1.Store(s + Lanes);
+            a2.Store(s + 2 * Lanes);
+            a3.Store(s + 3 * Lanes);
+            a4.Store(s + 4 * Lanes);
+            a5.Store(s + 5 * Lanes);
+            a6.Store(s + 6 * Lanes);
+            a7.Store(s + 7 * Lanes);
+        }
+        for (; j < n; j++)
+        {
+            float* k = kRows[j];
+            Vector256<float> a = default;
+            for (int d = 0; d < dim; d++) a = Vector256.FusedMultiplyAdd(Vector256.Create(k[d]), Vector256.Load(qT + d * Lanes), a);
+            a.Store(scores + j * Lanes);
+        }
+    }
+
+    /// <summary>
+    /// Online softmax step of eight rows (one per lane) over the tile's cells: cells outside a lane's range are masked,
+    /// scores become weights, running max and sum advance, and each lane's factor for its accumulator goes to
+    /// <paramref name="corrections"/>. A lane that has seen no visible cell yet keeps weight 0 and factor 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SoftmaxBlock(float* scores, int n, int start, int* lo, int* hi, float* runMax, float* runSum, float* corrections)
+    {
+        var low = Vector256.Load(lo);
+        var high = Vector256.Load(hi);
+        var minusInf = Vector256.Create(float.NegativeInfinity);
+        var max = minusInf;
+        for (int j = 0; j < n; j++)
+        {
+            var cell = Vector256.Create(start + j);
+            var visible = (Vector256.GreaterThanOrEqual(cell, low) & Vector256.LessThan(cell, high)).AsSingle();
+            var s = Vector256.ConditionalSelect(visible, Vector256.Load(scores + j * Lanes), minusInf);
+            s.Store(scores + j * Lanes);
+            max = Vector256.Max(max, s);
+        }
+        var oldMax = Vector256.Load(runMax);
+        var newMax = Vector256.Max(oldMax, max);
+        var unseen = Vector256.Equals(newMax, minusInf);
+        var shift = Vector256.ConditionalSelect(unseen, Vector256<float>.Zero, newMax);
+        var sum = Vector256<float>.Zero;
+        for (int j = 0; j < n; j++)
+        {
+            // Masked cells hold −∞: e^(−∞) is exactly 0.
+            var p = FastExp.Exp(Vector256.Load(scores + j * Lanes) - shift);
+            p.Store(scores + j * Lanes);
+            sum += p;
+        }
+        var correction = Vector256.ConditionalSelect(unseen, Vector256<float>.One, FastExp.Exp(oldMax - shift));
+        (Vector256.Load(runSum) * correction + sum).Store(runSum);
+        newMax.Store(runMax);
+        correction.Store(corrections);
+    }
+
+    /// <summary>
+    /// acc_r = corrections_r·acc_r + Σ_j weight_jr · v_j for the block's first <paramref name="count"/> rows, four
+    /// rows at a time with their accumulators in registers (32 values per row per pass with Vector512, else 8).
+    /// Rows of a partial group past <paramref name="count"/> are padding with zero weights; they are computed and
+    /// stored into their own (unused) accumulator rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AccumulateBlock(float* weights, int n, float** vRows, int dimV, float* acc, float* corrections, int count)
+    {
+        for (int r = 0; r < count; r += 4)
+        {
+            float* a0 = acc + (long)r * dimV, a1 = a0 + dimV, a2 = a1 + dimV, a3 = a2 + dimV;
+            float* w = weights + r;
+            int c = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var f0 = Vector512.Create(corrections[r]);
+                var f1 = Vector512.Create(corrections[r + 1]);
+                var f2 = Vector512.Create(corrections[r + 2]);
+                var f3 = Vector512.Create(corrections[r + 3]);
+                for (; c + 32 <= dimV; c += 32)
+                {
+                    var o00 = Vector512.Load(a0 + c) * f0; var o01 = Vector512.Load(a0 + c + 16) * f0;
+                    var o10 = Vector512.Load(a1 + c) * f1; var o11 = Vector512.Load(a1 + c + 16) * f1;
+                    var o20 = Vector512.Load(a2 + c) * f2; var o21 = Vector512.Load(a2 + c + 16) * f2;
+                    var o30 = Vector512.Load(a3 + c) * f3; var o31 = Vector512.Load(a3 + c + 16) * f3;
+                    for (int j = 0; j < n; j++)
+                    {
+                        float* v = vRows[j] + c;
+                        var v0 = Vector512.Load(v);
+                        var v1 = Vector512.Load(v + 16);
+                        float* wj = w + j * Lanes;
+                        var x = Vector512.Create(wj[0]);
+                        o00 = Vector512.FusedMultiplyAdd(x, v0, o00); o01 = Vector512.FusedMultiplyAdd(x, v1, o01);
+                        x = Vector512.Create(wj[1]);
+                        o10 = Vector512.FusedMultiplyAdd(x, v0, o10); o11 = Vector512.FusedMultiplyAdd(x, v1, o11);
+                        x = Vector512.Create(wj[2]);
+                        o20 = Vector512.FusedMultiplyAdd(x, v0, o20); o21 = Vector512.FusedMultiplyAdd(x, v1, o21);
+                        x = Vector512.Create(wj[3]);
+                        o30 = Vector512.FusedMultiplyAdd(x, v0, o30); o31 = Vector512.FusedMultiplyAdd(x, v1, o31);
+                    }
+                    o00.Store(a0 + c); o01.Store(a0 + c + 16);
+                    o10.Store(a1 + c); o11.Store(a1 + c + 16);
+                    o20.Store(a2 + c); o21.Store(a2 + c + 16);
+                    o30.Store(a3 + c); o31.Store(a3 + c + 16);
+                }
+            }
+            var g0 = Vector256.Create(corrections[r]);
+            var g1 = Vector256.Create(corrections[r + 1]);
+            var g2 = Vector256.Create(corrections[r + 2]);
+            var g3 = Vector256.Create(corrections[r + 3]);
+            for (; c < dimV; c += 8)
+            {
+                var o0 = Vector256.Load(a0 + c) * g0;
+                var o1 = Vector256.Load(a1 + c) * g1;
+                var o2 = Vector256.Load(a2 + c) * g2;
+                var o3 = Vector256.Load(a3 + c) * g3;
+                for (int j = 0; j < n; j++)
+                {
+                    var v = Vector256.Load(vRows[j] + c);
+                    float* wj = w + j * Lanes;
+                    o0 = Vector256.FusedMultiplyAdd(Vector256.Create(wj[0]), v, o0);
+                    o1 = Vector256.FusedMultiplyAdd(Vector256.Create(wj[1]), v, o1);
+                    o2 = Vector256.FusedMultiplyAdd(Vector256.Create(wj[2]), v, o2);
+                    o3 = Vector256.FusedMultiplyAdd(Vector256.Create(wj[3]), v, o3);
+                }
+                o0.Store(a0 + c);
+                o1.Store(a1 + c);
+                o2.Store(a2 + c);
+                o3.Store(a3 + c);
             }
         }
     }
@@ -161,211 +348,6 @@ public static unsafe class FlashAttention
             else if (type == GgmlType.BF16) FloatDot.BF16ToSingle((ushort*)src, dst, width);
             else Dequantize.Row(type, src, dst, width);
             rows[j] = dst;
-        }
-    }
-
-    /// <summary>
-    /// f16 keys straight from the cache into the transposed tile: eight halves of eight cells are widened and
-    /// transposed in registers (missing cells of a short tile are zero).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void TransposeF16(byte* data, long rowBytes, long offset, ReadOnlySpan<int> cells, int dim, float* kT)
-    {
-        int n = cells.Length;
-        ushort** src = stackalloc ushort*[Tile];
-        ushort* zero = stackalloc ushort[8];
-        Vector128<ushort>.Zero.Store(zero);
-        for (int j = 0; j < Tile; j++) src[j] = j < n ? (ushort*)(data + cells[j] * rowBytes + offset) : null;
-        TransposeRows<ushort, HalfRows>(src, zero, dim, kT);
-    }
-
-    /// <summary>Eight elements of one row as f32 bits (the zero row stands in for missing cells).</summary>
-    private interface IRowLoader<T> where T : unmanaged
-    {
-        static abstract Vector256<int> Load8(T* row, int d, T* zero);
-    }
-
-    private readonly struct HalfRows : IRowLoader<ushort>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Load8(ushort* row, int d, ushort* zero) => HalfVector.F16ToSingle(Vector128.Load(row != null ? row + d : zero)).AsInt32();
-    }
-
-    private readonly struct FloatRows : IRowLoader<float>
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<int> Load8(float* row, int d, float* zero) => Vector256.Load(row != null ? row + d : zero).AsInt32();
-    }
-
-    /// <summary>Tile rows (null = missing cell) to [dimension][cell] by 8×8 register transposes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeRows<T, TLoader>(T** src, T* zero, int dim, float* kT) where T : unmanaged where TLoader : IRowLoader<T>
-    {
-        for (int c = 0; c < Tile; c += 8)
-        {
-            for (int d = 0; d < dim; d += 8)
-            {
-                var i0 = TLoader.Load8(src[c], d, zero); var i1 = TLoader.Load8(src[c + 1], d, zero);
-                var i2 = TLoader.Load8(src[c + 2], d, zero); var i3 = TLoader.Load8(src[c + 3], d, zero);
-                var i4 = TLoader.Load8(src[c + 4], d, zero); var i5 = TLoader.Load8(src[c + 5], d, zero);
-                var i6 = TLoader.Load8(src[c + 6], d, zero); var i7 = TLoader.Load8(src[c + 7], d, zero);
-                PanelTranspose.Transpose8x8(ref i0, ref i1, ref i2, ref i3, ref i4, ref i5, ref i6, ref i7);
-                StoreColumns(kT + d * Tile + c, i0, i1, i2, i3, i4, i5, i6, i7);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreColumns(float* dst, Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3,
-        Vector256<int> i4, Vector256<int> i5, Vector256<int> i6, Vector256<int> i7)
-    {
-        i0.AsSingle().Store(dst);
-        i1.AsSingle().Store(dst + Tile);
-        i2.AsSingle().Store(dst + 2 * Tile);
-        i3.AsSingle().Store(dst + 3 * Tile);
-        i4.AsSingle().Store(dst + 4 * Tile);
-        i5.AsSingle().Store(dst + 5 * Tile);
-        i6.AsSingle().Store(dst + 6 * Tile);
-        i7.AsSingle().Store(dst + 7 * Tile);
-    }
-
-    /// <summary>The tile's f32 key rows as [dimension][cell] by 8×8 register transposes (missing cells zero).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void Transpose(float** kRows, int n, int dim, float* kT)
-    {
-        float* zero = stackalloc float[8];
-        Vector256<float>.Zero.Store(zero);
-        float** src = stackalloc float*[Tile];
-        for (int j = 0; j < Tile; j++) src[j] = j < n ? kRows[j] : null;
-        TransposeRows<float, FloatRows>(src, zero, dim, kT);
-    }
-
-    /// <summary>scores[i·Tile + j] = scale · q_i·k_j for up to four query rows and all 32 cells of a transposed tile.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ScoresTransposed(float* q, int count, int dim, float* kT, float scale, float* scores)
-    {
-        float* q0 = q, q1 = q + (count > 1 ? dim : 0), q2 = q + (count > 2 ? 2 * dim : 0), q3 = q + (count > 3 ? 3 * dim : 0);
-        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
-        Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        for (int d = 0; d < dim; d++)
-        {
-            float* k = kT + d * Tile;
-            var k0 = Vector256.Load(k);
-            var k1 = Vector256.Load(k + 8);
-            var k2 = Vector256.Load(k + 16);
-            var k3 = Vector256.Load(k + 24);
-            var b = Vector256.Create(q0[d]);
-            a00 = Vector256.FusedMultiplyAdd(b, k0, a00); a01 = Vector256.FusedMultiplyAdd(b, k1, a01);
-            a02 = Vector256.FusedMultiplyAdd(b, k2, a02); a03 = Vector256.FusedMultiplyAdd(b, k3, a03);
-            b = Vector256.Create(q1[d]);
-            a10 = Vector256.FusedMultiplyAdd(b, k0, a10); a11 = Vector256.FusedMultiplyAdd(b, k1, a11);
-            a12 = Vector256.FusedMultiplyAdd(b, k2, a12); a13 = Vector256.FusedMultiplyAdd(b, k3, a13);
-            b = Vector256.Create(q2[d]);
-            a20 = Vector256.FusedMultiplyAdd(b, k0, a20); a21 = Vector256.FusedMultiplyAdd(b, k1, a21);
-            a22 = Vector256.FusedMultiplyAdd(b, k2, a22); a23 = Vector256.FusedMultiplyAdd(b, k3, a23);
-            b = Vector256.Create(q3[d]);
-            a30 = Vector256.FusedMultiplyAdd(b, k0, a30); a31 = Vector256.FusedMultiplyAdd(b, k1, a31);
-            a32 = Vector256.FusedMultiplyAdd(b, k2, a32); a33 = Vector256.FusedMultiplyAdd(b, k3, a33);
-        }
-        var sv = Vector256.Create(scale);
-        StoreRow(scores, a00 * sv, a01 * sv, a02 * sv, a03 * sv);
-        if (count > 1) StoreRow(scores + Tile, a10 * sv, a11 * sv, a12 * sv, a13 * sv);
-        if (count > 2) StoreRow(scores + 2 * Tile, a20 * sv, a21 * sv, a22 * sv, a23 * sv);
-        if (count > 3) StoreRow(scores + 3 * Tile, a30 * sv, a31 * sv, a32 * sv, a33 * sv);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(float* s, Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
-    {
-        a.Store(s);
-        b.Store(s + 8);
-        c.Store(s + 16);
-        d.Store(s + 24);
-    }
-
-    /// <summary>
-    /// Online softmax step for up to four rows over cells lo..hi−1 of the tile: scores become weights (zero outside the
-    /// range), running max and sum advance, and each row's factor for rescaling its accumulator goes to
-    /// <paramref name="corrections"/>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SoftmaxRows(float* scores, int count, int lo, int hi, float* runMax, float* runSum, float* corrections)
-    {
-        var index = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
-        var low = Vector256.Create(lo);
-        var high = Vector256.Create(hi);
-        var in0 = Valid(index, low, high);
-        var in1 = Valid(index + Vector256.Create(8), low, high);
-        var in2 = Valid(index + Vector256.Create(16), low, high);
-        var in3 = Valid(index + Vector256.Create(24), low, high);
-        var minusInf = Vector256.Create(float.NegativeInfinity);
-        for (int i = 0; i < count; i++)
-        {
-            float* s = scores + i * Tile;
-            var s0 = Vector256.ConditionalSelect(in0, Vector256.Load(s), minusInf);
-            var s1 = Vector256.ConditionalSelect(in1, Vector256.Load(s + 8), minusInf);
-            var s2 = Vector256.ConditionalSelect(in2, Vector256.Load(s + 16), minusInf);
-            var s3 = Vector256.ConditionalSelect(in3, Vector256.Load(s + 24), minusInf);
-            var m = Vector256.Max(Vector256.Max(s0, s1), Vector256.Max(s2, s3));
-            var m128 = Vector128.Max(m.GetLower(), m.GetUpper());
-            m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(2, 3, 0, 1)));
-            m128 = Vector128.Max(m128, Vector128.Shuffle(m128, Vector128.Create(1, 0, 3, 2)));
-            float newMax = MathF.Max(runMax[i], m128.ToScalar());
-            if (float.IsNegativeInfinity(newMax) || float.IsNaN(newMax))
-            {
-                // Every score so far is −∞ (masked by the model): nothing to weigh yet.
-                StoreRow(s, default, default, default, default);
-                corrections[i] = 1;
-                continue;
-            }
-            var mv = Vector256.Create(newMax);
-            var p0 = Vector256.ConditionalSelect(in0, FastExp.Exp(s0 - mv), default);
-            var p1 = Vector256.ConditionalSelect(in1, FastExp.Exp(s1 - mv), default);
-            var p2 = Vector256.ConditionalSelect(in2, FastExp.Exp(s2 - mv), default);
-            var p3 = Vector256.ConditionalSelect(in3, FastExp.Exp(s3 - mv), default);
-            StoreRow(s, p0, p1, p2, p3);
-            float correction = FastExp.ExpScalar(runMax[i] - newMax);
-            runSum[i] = runSum[i] * correction + Vector256.Sum((p0 + p1) + (p2 + p3));
-            runMax[i] = newMax;
-            corrections[i] = correction;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Valid(Vector256<int> index, Vector256<int> low, Vector256<int> high) =>
-        (Vector256.GreaterThanOrEqual(index, low) & Vector256.LessThan(index, high)).AsSingle();
-
-    /// <summary>acc_i = corrections_i·acc_i + Σ_j weight_ij · v_j for up to four rows.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void AccumulateValues(float* weights, int count, int lo, int hi, float** vRows, int dimV, float* acc, float* corrections)
-    {
-        float* w0 = weights, w1 = weights + (count > 1 ? Tile : 0), w2 = weights + (count > 2 ? 2 * Tile : 0), w3 = weights + (count > 3 ? 3 * Tile : 0);
-        var c0 = Vector256.Create(corrections[0]);
-        var c1 = Vector256.Create(count > 1 ? corrections[1] : 1);
-        var c2 = Vector256.Create(count > 2 ? corrections[2] : 1);
-        var c3 = Vector256.Create(count > 3 ? corrections[3] : 1);
-        float* r1 = acc + (count > 1 ? dimV : 0), r2 = acc + (count > 2 ? 2 * dimV : 0), r3 = acc + (count > 3 ? 3 * dimV : 0);
-        for (int c = 0; c < dimV; c += 8)
-        {
-            var o0 = Vector256.Load(acc + c) * c0;
-            var o1 = Vector256.Load(r1 + c) * c1;
-            var o2 = Vector256.Load(r2 + c) * c2;
-            var o3 = Vector256.Load(r3 + c) * c3;
-            for (int j = lo; j < hi; j++)
-            {
-                var v = Vector256.Load(vRows[j] + c);
-                o0 = Vector256.FusedMultiplyAdd(Vector256.Create(w0[j]), v, o0);
-                o1 = Vector256.FusedMultiplyAdd(Vector256.Create(w1[j]), v, o1);
-                o2 = Vector256.FusedMultiplyAdd(Vector256.Create(w2[j]), v, o2);
-                o3 = Vector256.FusedMultiplyAdd(Vector256.Create(w3[j]), v, o3);
-            }
-            // Rows past count alias row 0's memory: store them first so row 0's value wins.
-            if (count > 3) o3.Store(r3 + c);
-            if (count > 2) o2.Store(r2 + c);
-            if (count > 1) o1.Store(r1 + c);
-            o0.Store(acc + c);
         }
     }
 
