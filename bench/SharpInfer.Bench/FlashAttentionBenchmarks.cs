@@ -6,15 +6,14 @@ namespace SharpInfer.Bench;
 
 /// <summary>
 /// Attention of one decode token's eight query heads (TinyLlama's group) over one KV head's cached cells, in each
-/// cache storage type: the flash kernel the model uses, the per-token tiled kernel, and the scalar reference that
-/// materialises every score.
+/// cache storage type: the flash kernel the model uses, and the scalar reference that materialises every score.
 /// </summary>
 [MemoryDiagnoser]
 public unsafe class FlashAttentionBenchmarks
 {
     private const int Group = 8, HeadDim = 64, KvHeads = 4;
     private NativeBuffer<byte> _k = null!, _v = null!;
-    private NativeBuffer<float> _q = null!, _output = null!, _flashScratch = null!, _tiledScratch = null!;
+    private NativeBuffer<float> _q = null!, _output = null!, _flashScratch = null!;
     private NativeBuffer<int> _range = null!;
     private int[] _cells = null!;
     private KvLayerView _view;
@@ -37,7 +36,6 @@ public unsafe class FlashAttentionBenchmarks
         _q = BenchData.Floats(Group * HeadDim, seed: 11);
         _output = new NativeBuffer<float>(Group * HeadDim);
         _flashScratch = new NativeBuffer<float>(FlashAttention.ScratchFloats(Group, HeadDim, HeadDim) + 64);
-        _tiledScratch = new NativeBuffer<float>(Attention.ScratchFloats(Group, HeadDim, HeadDim) + 64);
         _cells = Enumerable.Range(0, Cells).ToArray();
         _range = new NativeBuffer<int>(2);
         _range.Pointer[0] = 0;
@@ -49,10 +47,6 @@ public unsafe class FlashAttentionBenchmarks
     public void Flash() => FlashAttention.Compute(_q.Pointer, 0, 1, Group, HeadDim, HeadDim, _view, 1, _cells,
         _range.Pointer, _range.Pointer + 1, 0.125f, _output.Pointer, 0, _flashScratch.Pointer);
 
-    /// <summary>Per-token tiled kernel.</summary>
-    [Benchmark]
-    public void Tiled() => Attention.Compute(_q.Pointer, Group, HeadDim, HeadDim, _view, 1, _cells, 0.125f, _output.Pointer, _tiledScratch.Pointer);
-
     /// <summary>Scalar reference (allocates its score array).</summary>
     [Benchmark(Baseline = true)]
     public void Scalar() => Attention.ComputeScalar(_q.Pointer, Group, HeadDim, HeadDim, _view, 1, _cells, 0.125f, _output.Pointer);
@@ -60,6 +54,6 @@ public unsafe class FlashAttentionBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var b in new IDisposable[] { _k, _v, _q, _output, _flashScratch, _tiledScratch, _range }) b.Dispose();
+        foreach (var b in new IDisposable[] { _k, _v, _q, _output, _flashScratch, _range }) b.Dispose();
     }
 }

@@ -10,7 +10,7 @@ namespace SharpInfer.Kernels;
 /// DOTNET_EnableAVX2=0, DOTNET_EnableHWIntrinsic=0 …) through <c>sharpinfer selftest</c>, so every fallback path is
 /// exercised on a machine that has them all.
 /// </summary>
-public static unsafe class KernelSelfCheck
+public static unsafe partial class KernelSelfCheck
 {
     /// <summary>Weight formats with integer kernels.</summary>
     public static readonly GgmlType[] QuantizedTypes =
@@ -34,6 +34,7 @@ public static unsafe class KernelSelfCheck
         failures.AddRange(CheckFloatKernels(160));
         failures.AddRange(CheckHalfConversions());
         failures.AddRange(CheckExp());
+        failures.AddRange(CheckAttention());
         return failures;
     }
 

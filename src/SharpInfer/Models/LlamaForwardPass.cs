@@ -119,8 +119,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
     /// <summary>Largest micro-batch.</summary>
     public int MaxTokens { get; }
 
-    private long AttentionScratchFloats => Math.Max(FlashAttention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV),
-        Kernels.Attention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV)) + 16;
+    private long AttentionScratchFloats => FlashAttention.ScratchFloats(_hp.GroupSize, _hp.HeadDimK, _hp.HeadDimV) + 16;
 
     /// <summary>Most logit rows per pass.</summary>
     public int MaxOutputs { get; }
@@ -289,15 +288,6 @@ public sealed unsafe class LlamaForwardPass : IDisposable
                 float* q = _q.Pointer + first * qStride + (long)kvHead * g * _hp.HeadDimK;
                 float* o = _attn.Pointer + first * oStride + (long)kvHead * g * _hp.HeadDimV;
                 float* scratch = _attnScratch.Pointer + thread * AttentionScratchFloats;
-                if (!System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                {
-                    for (int t = 0; t < count; t++)
-                    {
-                        var cells = group.VisibleCells(seq, _tokenPos[first + t]);
-                        Kernels.Attention.Compute(q + t * qStride, g, _hp.HeadDimK, _hp.HeadDimV, view, kvHead, cells, _model.AttentionScale, o + t * oStride, scratch);
-                    }
-                    break;
-                }
                 int* from = stackalloc int[FlashAttention.MaxTokens];
                 int* to = stackalloc int[FlashAttention.MaxTokens];
                 for (int t = 0; t < count; t++) (from[t], to[t]) = group.VisibleRange(seq, _tokenPos[first + t]);
