@@ -84,3 +84,46 @@ public static class HalfVector
     private static Vector512<uint> Widen(Vector256<ushort> h) =>
         Avx512F.IsSupported ? Avx512F.ConvertToVector512UInt32(h) : Vector512.Create(Vector256.WidenLower(h), Vector256.WidenUpper(h));
 }
+
+/// <summary>A 16-bit float format that widens to f32, so a kernel can be written once for f16 and bf16.</summary>
+public interface IHalfFormat
+{
+    /// <summary>Eight values.</summary>
+    static abstract Vector256<float> Widen(Vector128<ushort> h);
+
+    /// <summary>Sixteen values.</summary>
+    static abstract Vector512<float> Widen(Vector256<ushort> h);
+
+    /// <summary>One value.</summary>
+    static abstract float ToSingle(ushort h);
+}
+
+/// <summary>IEEE half precision.</summary>
+public readonly struct F16Format : IHalfFormat
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Widen(Vector128<ushort> h) => HalfVector.F16ToSingle(h);
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Widen(Vector256<ushort> h) => HalfVector.F16ToSingle(h);
+
+    /// <inheritdoc/>
+    public static float ToSingle(ushort h) => Tensors.HalfFloat.ToSingle(h);
+}
+
+/// <summary>bfloat16.</summary>
+public readonly struct BF16Format : IHalfFormat
+{
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Widen(Vector128<ushort> h) => HalfVector.BF16ToSingle(h);
+
+    /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Widen(Vector256<ushort> h) => HalfVector.BF16ToSingle(h);
+
+    /// <inheritdoc/>
+    public static float ToSingle(ushort h) => Tensors.BFloat16.ToSingle(h);
+}
