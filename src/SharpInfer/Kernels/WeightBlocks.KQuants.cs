@@ -144,15 +144,10 @@ internal unsafe struct Q4_KBlock : ISuperBlock
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
-    {
-        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
-        scales = SuperBlockUnpack.Doubled(bytes, 0);
-        mins = SuperBlockUnpack.Doubled(bytes, 8);
-    }
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins) => K4Header.Scales(block, out scales, out mins);
 
-    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)block);
-    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 2));
+    public static float D(byte* block) => K4Header.D(block);
+    public static float DMin(byte* block) => K4Header.DMin(block);
 }
 
 internal unsafe struct Q5_KBlock : ISuperBlock
@@ -172,15 +167,10 @@ internal unsafe struct Q5_KBlock : ISuperBlock
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
-    {
-        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
-        scales = SuperBlockUnpack.Doubled(bytes, 0);
-        mins = SuperBlockUnpack.Doubled(bytes, 8);
-    }
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins) => K4Header.Scales(block, out scales, out mins);
 
-    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)block);
-    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 2));
+    public static float D(byte* block) => K4Header.D(block);
+    public static float DMin(byte* block) => K4Header.DMin(block);
 }
 
 internal unsafe struct Q6_KBlock : ISuperBlock
@@ -221,4 +211,19 @@ internal unsafe struct Q6_KBlock : ISuperBlock
 
     public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 208));
     public static float DMin(byte* block) => 0;
+}
+
+/// <summary>The header Q4_K and Q5_K share: f16 d and dmin, then twelve bytes of packed 6-bit scales and minimums.</summary>
+internal static unsafe class K4Header
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scales(byte* block, out Vector256<short> scales, out Vector256<short> mins)
+    {
+        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
+        scales = SuperBlockUnpack.Doubled(bytes, 0);
+        mins = SuperBlockUnpack.Doubled(bytes, 8);
+    }
+
+    public static float D(byte* block) => HalfFloat.ToSingle(*(ushort*)block);
+    public static float DMin(byte* block) => HalfFloat.ToSingle(*(ushort*)(block + 2));
 }
