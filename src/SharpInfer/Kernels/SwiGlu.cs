@@ -14,7 +14,7 @@ public static unsafe class SwiGlu
             for (; i + 16 <= n; i += 16)
             {
                 var g = Vector512.Load(gate + i);
-                var silu = g / (Vector512<float>.One + Vector512.Exp(-g));
+                var silu = g / (Vector512<float>.One + FastExp.Exp(-g));
                 Vector512.Store(silu * Vector512.Load(up + i), output + i);
             }
         }
@@ -23,14 +23,14 @@ public static unsafe class SwiGlu
             for (; i + 8 <= n; i += 8)
             {
                 var g = Vector256.Load(gate + i);
-                var silu = g / (Vector256<float>.One + Vector256.Exp(-g));
+                var silu = g / (Vector256<float>.One + FastExp.Exp(-g));
                 Vector256.Store(silu * Vector256.Load(up + i), output + i);
             }
         }
-        for (; i < n; i++) output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
+        for (; i < n; i++) output[i] = gate[i] / (1f + FastExp.ExpScalar(-gate[i])) * up[i];
     }
 
-    /// <summary>Scalar reference twin.</summary>
+    /// <summary>Scalar reference twin (the runtime's exp, independent of <see cref="FastExp"/>).</summary>
     public static void ApplyScalar(float* gate, float* up, float* output, int n)
     {
         for (int i = 0; i < n; i++) output[i] = gate[i] / (1f + MathF.Exp(-gate[i])) * up[i];
