@@ -30,7 +30,8 @@ internal static class BenchCommand
         var typeK = new Option<string?>("--cache-type-k", "-ctk") { Description = "K cache type (default f16)" };
         var typeV = new Option<string?>("--cache-type-v", "-ctv") { Description = "V cache type (default f16)" };
         var format = new Option<string>("--output", "-o") { Description = "md or json", DefaultValueFactory = _ => "md" };
-        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, format };
+        var phases = new Option<bool>("--phases") { Description = "after the table, the tg test's time per step in each forward-pass phase (to stderr with -o json)" };
+        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, format, phases };
         command.SetAction(parse =>
         {
             int p = parse.GetValue(prompt), n = parse.GetValue(gen), r = parse.GetValue(reps), np = parse.GetValue(parallel), d = parse.GetValue(depth);
@@ -39,6 +40,7 @@ internal static class BenchCommand
             if (p < 0 || n < 0 || d < 0) throw new ArgumentException("-p, -n and --depth must not be negative");
             if (r < 1) throw new ArgumentException($"-r must be at least 1 (got {r})");
             if (np is < 1 or > 256) throw new ArgumentException($"--parallel must be 1..256 (got {np})");
+            if (parse.GetValue(phases) && n == 0) throw new ArgumentException("--phases needs a tg test (-n > 0)");
             int t = parse.GetValue(threads);
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             int ctx = d + Math.Max(p, n) + 8;
@@ -55,12 +57,19 @@ internal static class BenchCommand
             var rows = new List<Row>();
             string suffix = d > 0 ? $" @ d{d}" : string.Empty;
             if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation));
+            var phaseTicks = new long[LlamaForwardPass.PhaseNames.Length];
+            long steps = 0;
             if (n > 0)
             {
                 string name = np > 1 ? $"tg{n} x{np}{suffix}" : $"tg{n}{suffix}";
-                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np), n * np, n, io.Cancellation));
+                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np, phaseTicks, ref steps), n * np, n, io.Cancellation,
+                    warmedUp: () => { Array.Clear(phaseTicks); steps = 0; }));
             }
             Write(io.Out, m, context.Pool.ThreadCount, rows, fmt);
+            if (parse.GetValue(phases))
+            {
+                WritePhases(fmt == "json" ? io.Err : io.Out, phaseTicks, steps);
+            }
             return 0;
         });
         return command;
@@ -68,9 +77,11 @@ internal static class BenchCommand
 
     private sealed record Row(string Test, double Mean, double StdDev, double GigabytesPerSecond);
 
-    private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<double> run, int tokens, int weightPasses, CancellationToken cancellation)
+    private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<double> run, int tokens, int weightPasses,
+        CancellationToken cancellation, Action? warmedUp = null)
     {
         run();
+        warmedUp?.Invoke();
         var rates = new List<double>();
         for (int i = 0; i < repetitions; i++)
         {
@@ -119,12 +130,13 @@ internal static class BenchCommand
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static double Generate(InferenceContext context, int count, int depth, int sequences)
+    private static double Generate(InferenceContext context, int count, int depth, int sequences, long[] phaseTicks, ref long steps)
     {
         Fill(context, depth);
         for (int s = 1; s < sequences; s++) context.Kv.SeqCopy(0, s, -1, -1);
         var tokens = RandomTokens(count * sequences, context.VocabSize, 13);
         var batch = new Batch(sequences);
+        context.ResetPhaseTicks();
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
@@ -132,7 +144,25 @@ internal static class BenchCommand
             for (int s = 0; s < sequences; s++) batch.Add(tokens[i * sequences + s], depth + i, s, true);
             context.Decode(batch);
         }
-        return clock.Elapsed.TotalSeconds;
+        double seconds = clock.Elapsed.TotalSeconds;
+        var ticks = context.PhaseTicks;
+        for (int p = 0; p < phaseTicks.Length; p++) phaseTicks[p] += ticks[p];
+        steps += count;
+        return seconds;
+    }
+
+    /// <summary>Milliseconds per generated step in each phase of the forward pass, over the measured tg runs.</summary>
+    private static void WritePhases(TextWriter o, long[] phaseTicks, long steps)
+    {
+        long total = Math.Max(1, phaseTicks.Sum());
+        o.WriteLine();
+        o.WriteLine("| phase | ms/step | share |");
+        o.WriteLine("| --- | ---: | ---: |");
+        for (int p = 0; p < phaseTicks.Length; p++)
+        {
+            double ms = phaseTicks[p] * 1000.0 / Stopwatch.Frequency / Math.Max(1, steps);
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {LlamaForwardPass.PhaseNames[p]} | {ms:F3} | {100.0 * phaseTicks[p] / total:F1} % |"));
+        }
     }
 
     private static void Write(TextWriter o, Model model, int threads, List<Row> rows, string format)
