@@ -236,7 +236,10 @@ public static unsafe partial class KernelSelfCheck
         bool super = QuantizedDot.UsesSuperBlocks(type);
         var reference = QuantizedDot.ScalarFor(type);
         var output = new float[32];
-        fixed (float* o = output) k.Tile4x8(w, rowBytes, acts.Row(0, super), n, o, 4);
+        long quadDwords = QuantizedDot.PanelQuadDwords(n, super);
+        using var meta = new NativeBuffer<int>(2 * quadDwords);
+        for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, super), n, 8, quad, super, meta.Pointer + quad * quadDwords);
+        fixed (float* o = output) k.Tile4x8(w, rowBytes, acts.Row(0, super), meta.Pointer, n, o, 4);
         for (int t = 0; t < 8; t++)
         {
             for (int r = 0; r < 4; r++)

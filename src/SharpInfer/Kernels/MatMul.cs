@@ -251,6 +251,7 @@ public sealed unsafe class MatMul : IDisposable
     {
         int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
         var k = job.Kernels;
+        long quadDwords = QuantizedDot.PanelQuadDwords(cols, job.Super);
         int quadEnd = first + (last - first) / 4 * 4;
         float* four = stackalloc float[4];
         for (int tb = 0; tb < tokens; tb += TokenBlock)
@@ -260,9 +261,13 @@ public sealed unsafe class MatMul : IDisposable
             {
                 byte* w = job.W + r * job.RowBytes;
                 int t = tb;
-                if (k.Tile4x8 != null)
+                if (k.Tile4x8 != null && job.QuadMeta != null)
                 {
-                    for (; t + 8 <= tEnd; t += 8) k.Tile4x8(w, job.RowBytes, job.Activation(t), cols, job.Y + (long)t * rows + r, rows);
+                    for (; t + 8 <= tEnd; t += 8)
+                    {
+                        void* meta = (int*)job.QuadMeta + t / 4 * quadDwords;
+                        k.Tile4x8(w, job.RowBytes, job.Activation(t), meta, cols, job.Y + (long)t * rows + r, rows);
+                    }
                 }
                 for (; t + 4 <= tEnd; t += 4)
                 {

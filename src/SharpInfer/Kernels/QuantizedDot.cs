@@ -26,8 +26,11 @@ public static unsafe partial class QuantizedDot
         public delegate*<byte*, long, Q8Row, int, float*, void> Dot4 { get; init; }
         /// <summary>Four rows × four activation rows; result [t·stride + r].</summary>
         public delegate*<byte*, long, Q8Row, Q8Row, Q8Row, Q8Row, int, float*, long, void> Tile4x4 { get; init; }
-        /// <summary>Four rows × eight consecutive activation rows (null where a format has none); result [t·stride + r].</summary>
-        public delegate*<byte*, long, Q8Row, int, float*, long, void> Tile4x8 { get; init; }
+        /// <summary>
+        /// Four rows × eight consecutive activation rows starting at a multiple of four (null where a format has none),
+        /// reading the two token quads' metadata (<see cref="BuildPanelQuad"/>); result [t·stride + r].
+        /// </summary>
+        public delegate*<byte*, long, Q8Row, void*, int, float*, long, void> Tile4x8 { get; init; }
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>

@@ -199,107 +199,156 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         }
     }
 
-    /// <summary>Finish with the minimums folded into the one accumulator (saves registers in the wide tile).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> FinishFolded(Vector256<int> sum, in Decoded k, float da, short* bsumsPtr, Vector256<float> acc)
-    {
-        var bsums = Vector256.Load(bsumsPtr);
-        if (T.Offset != 0)
-        {
-            var offsetTerms = Avx2.MultiplyAddAdjacent(k.Scales, bsums);
-            sum -= T.Offset == 32 ? Vector256.ShiftLeft(offsetTerms, 5) : offsetTerms * Vector256.Create(T.Offset);
-        }
-        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sum), Vector256.Create(k.D * da), acc);
-        if (T.HasMins)
-        {
-            var m = Avx2.MultiplyAddAdjacent(k.Mins, bsums);
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(-k.DMin * da), acc);
-        }
-        return acc;
-    }
-
     /// <summary>
     /// Four rows × eight consecutive activation rows (the multi-sequence decode shape): each super-block's scales are
-    /// decoded once per row and each chunk pair once for all eight tokens.
+    /// decoded once per row and each chunk pair once for all eight tokens. The eight tokens' integer sums are reduced
+    /// into one vector (lane t = token t) before anything turns to float, so a super-block costs one convert and one
+    /// multiply-add for all eight tokens rather than per token; the offset or minimum terms come from the token quads'
+    /// metadata (<paramref name="quadMeta"/>: the quad of <paramref name="first"/>, then the next, as built by
+    /// <see cref="SuperBlockPanels{T}.BuildQuadMeta"/>) the same way.
     /// <paramref name="output"/>[t·<paramref name="outputStride"/> + r] receives row r against token t.
     /// </summary>
-    public static void Tile4x8(byte* w, long rowBytes, Q8Row first, int n, float* output, long outputStride)
+    public static void Tile4x8(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, float* output, long outputStride)
     {
         int nsb = n / 256;
-        sbyte* qs = first.Qs;
+        nint n1 = n, n2 = 2 * n1, n3 = 3 * n1;
+        long quadDwords = SuperBlockPanels<T>.QuadMetaDwords(n);
+        float* lanes = stackalloc float[8];
         for (int r = 0; r < 4; r++)
         {
             byte* row = w + r * rowBytes;
-            Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
-            for (int b = 0; b < nsb; b++)
+            sbyte* qa = first.Qs, qb = first.Qs + 4 * n1;
+            int* meta0 = (int*)quadMeta, meta1 = (int*)quadMeta + quadDwords;
+            var acc = Vector256<float>.Zero;
+            for (int b = 0; b < nsb; b++, qa += 256, qb += 256, meta0 += SuperBlockPanels<T>.QuadDwordsPerSuperBlock, meta1 += SuperBlockPanels<T>.QuadDwordsPerSuperBlock)
             {
                 byte* block = row + (long)b * T.BlockBytes;
                 for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
                 Decode(block, out var k);
-                sbyte* q = qs + b * 256;
-                Vector256<int> s0, s1, s2, s3, s4, s5, s6, s7;
+                var biasPairs = T.HasMins ? k.Mins : k.Scales * Vector256.Create((short)T.Offset);
+                Vector256<int> sums, bias;
                 if (Avx512BW.IsSupported)
                 {
-                    Vector512<int> w0 = default, w1 = default, w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default;
-                    var scales = k.Scales.ToVector512Unsafe();
-                    Pair8Wide(block, 0, scales, q, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
-                    Pair8Wide(block, 1, scales, q + 64, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
-                    Pair8Wide(block, 2, scales, q + 128, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
-                    Pair8Wide(block, 3, scales, q + 192, n, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
-                    s0 = w0.GetLower() + w0.GetUpper();
-                    s1 = w1.GetLower() + w1.GetUpper();
-                    s2 = w2.GetLower() + w2.GetUpper();
-                    s3 = w3.GetLower() + w3.GetUpper();
-                    s4 = w4.GetLower() + w4.GetUpper();
-                    s5 = w5.GetLower() + w5.GetUpper();
-                    s6 = w6.GetLower() + w6.GetUpper();
-                    s7 = w7.GetLower() + w7.GetUpper();
+                    sums = WideSums(block, k.Scales.ToVector512Unsafe(), qa, qb, n1, n2, n3);
+                    bias = WideBias(biasPairs.AsInt32().ToVector512Unsafe(), meta0 + 4, meta1 + 4);
                 }
                 else
                 {
-                    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = default;
-                    Pair8(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), q, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                    Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), q + 64, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                    Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), q + 128, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-                    Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), q + 192, n, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                    sums = NarrowSums(block, k, qa, qb, n1, n2, n3);
+                    bias = NarrowBias(biasPairs.AsInt32(), meta0 + 4, meta1 + 4);
                 }
-                float* d = first.D + b;
-                short* bs = first.BSums + b * 16;
-                int dStride = nsb, bStride = n / 16;
-                f0 = FinishFolded(s0, k, d[0], bs, f0);
-                f1 = FinishFolded(s1, k, d[dStride], bs + bStride, f1);
-                f2 = FinishFolded(s2, k, d[2 * dStride], bs + 2 * bStride, f2);
-                f3 = FinishFolded(s3, k, d[3 * dStride], bs + 3 * bStride, f3);
-                f4 = FinishFolded(s4, k, d[4 * dStride], bs + 4 * bStride, f4);
-                f5 = FinishFolded(s5, k, d[5 * dStride], bs + 5 * bStride, f5);
-                f6 = FinishFolded(s6, k, d[6 * dStride], bs + 6 * bStride, f6);
-                f7 = FinishFolded(s7, k, d[7 * dStride], bs + 7 * bStride, f7);
+                var da = Avx.InsertVector128(Vector128.Load((float*)meta0).ToVector256Unsafe(), Vector128.Load((float*)meta1), 1);
+                if (!T.HasMins) sums -= bias;
+                acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), da * Vector256.Create(k.D), acc);
+                if (T.HasMins) acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(bias), da * Vector256.Create(-k.DMin), acc);
             }
-            output[r] = Vector256.Sum(f0);
-            output[outputStride + r] = Vector256.Sum(f1);
-            output[2 * outputStride + r] = Vector256.Sum(f2);
-            output[3 * outputStride + r] = Vector256.Sum(f3);
-            output[4 * outputStride + r] = Vector256.Sum(f4);
-            output[5 * outputStride + r] = Vector256.Sum(f5);
-            output[6 * outputStride + r] = Vector256.Sum(f6);
-            output[7 * outputStride + r] = Vector256.Sum(f7);
+            acc.Store(lanes);
+            for (int t = 0; t < 8; t++) output[t * outputStride + r] = lanes[t];
         }
     }
 
+    /// <summary>The eight tokens' integer sums over one super-block of one row (AVX-512BW), lane t = token t.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pair8(byte* block, int pair, Vector256<short> firstScales, Vector256<short> secondScales, sbyte* a, int n,
+    private static Vector256<int> WideSums(byte* block, Vector512<short> scales, sbyte* qa, sbyte* qb, nint n1, nint n2, nint n3)
+    {
+        Vector512<int> w0 = default, w1 = default, w2 = default, w3 = default, w4 = default, w5 = default, w6 = default, w7 = default;
+        Pair8Wide(block, 0, scales, qa, qb, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+        Pair8Wide(block, 1, scales, qa + 64, qb + 64, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+        Pair8Wide(block, 2, scales, qa + 128, qb + 128, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+        Pair8Wide(block, 3, scales, qa + 192, qb + 192, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+        return TokenHalves(TokenQuads(w0, w1, w2, w3), TokenQuads(w4, w5, w6, w7));
+    }
+
+    /// <summary>The eight tokens' integer sums over one super-block of one row (AVX2), lane t = token t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> NarrowSums(byte* block, in Decoded k, sbyte* qa, sbyte* qb, nint n1, nint n2, nint n3)
+    {
+        Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+        Pair8(block, 0, ChunkScales(k.Low, k.High, 0), ChunkScales(k.Low, k.High, 1), qa, qb, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), qa + 64, qb + 64, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), qa + 128, qb + 128, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), qa + 192, qb + 192, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+        return TokenHalves(TokenQuads(s0, s1, s2, s3), TokenQuads(s4, s5, s6, s7));
+    }
+
+    /// <summary>
+    /// Σ over pairs of 16-groups of (bias pair · the token's two 16-sums) for eight tokens (AVX-512): each 64-byte load
+    /// of a quad's metadata holds four pairs × four tokens, met by the four pairs' bias dwords spread over 128-bit lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> WideBias(Vector512<int> pairs, int* sums0, int* sums1)
+    {
+        var low = Avx512F.PermuteVar16x32(pairs, Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3)).AsInt16();
+        var high = Avx512F.PermuteVar16x32(pairs, Vector512.Create(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7)).AsInt16();
+        var quad0 = Avx512BW.MultiplyAddAdjacent(Vector512.Load((short*)sums0), low) + Avx512BW.MultiplyAddAdjacent(Vector512.Load((short*)(sums0 + 16)), high);
+        var quad1 = Avx512BW.MultiplyAddAdjacent(Vector512.Load((short*)sums1), low) + Avx512BW.MultiplyAddAdjacent(Vector512.Load((short*)(sums1 + 16)), high);
+        return TokenHalves(quad0, quad1);
+    }
+
+    /// <summary>The AVX2 form of <see cref="WideBias"/>: two pairs × four tokens per 32-byte load.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> NarrowBias(Vector256<int> pairs, int* sums0, int* sums1)
+    {
+        Vector256<int> quad0 = default, quad1 = default;
+        for (int p = 0; p < 8; p += 2)
+        {
+            var spread = Avx2.PermuteVar8x32(pairs, Vector256.Create(p, p, p, p, p + 1, p + 1, p + 1, p + 1)).AsInt16();
+            quad0 += Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(sums0 + 4 * p)), spread);
+            quad1 += Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(sums1 + 4 * p)), spread);
+        }
+        return TokenHalves(quad0, quad1);
+    }
+
+    /// <summary>
+    /// Four tokens' 16-lane sums folded so every 128-bit lane holds a partial sum of tokens 0…3 (in that order): two
+    /// rounds of unpack-and-add, which cost less than reducing each token on its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> TokenQuads(Vector512<int> t0, Vector512<int> t1, Vector512<int> t2, Vector512<int> t3)
+    {
+        var p01 = Avx512F.UnpackLow(t0, t1) + Avx512F.UnpackHigh(t0, t1);
+        var p23 = Avx512F.UnpackLow(t2, t3) + Avx512F.UnpackHigh(t2, t3);
+        // Dword adds: a 64-bit add would carry between the two tokens of a qword.
+        return Avx512F.UnpackLow(p01.AsInt64(), p23.AsInt64()).AsInt32() + Avx512F.UnpackHigh(p01.AsInt64(), p23.AsInt64()).AsInt32();
+    }
+
+    /// <summary>The 256-bit form of <see cref="TokenQuads(Vector512{int}, Vector512{int}, Vector512{int}, Vector512{int})"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TokenQuads(Vector256<int> t0, Vector256<int> t1, Vector256<int> t2, Vector256<int> t3)
+    {
+        var p01 = Avx2.UnpackLow(t0, t1) + Avx2.UnpackHigh(t0, t1);
+        var p23 = Avx2.UnpackLow(t2, t3) + Avx2.UnpackHigh(t2, t3);
+        return Avx2.UnpackLow(p01.AsInt64(), p23.AsInt64()).AsInt32() + Avx2.UnpackHigh(p01.AsInt64(), p23.AsInt64()).AsInt32();
+    }
+
+    /// <summary>Sums the four 128-bit lanes of each operand: tokens 0…3 from <paramref name="a"/>, 4…7 from <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TokenHalves(Vector512<int> a, Vector512<int> b)
+    {
+        // [a0+a1, a2+a3, b0+b1, b2+b3], then lanes 0+1 and 2+3 of that.
+        var z = Avx512F.Shuffle4x128(a, b, 0x88) + Avx512F.Shuffle4x128(a, b, 0xDD);
+        return (Avx512F.Shuffle4x128(z, z, 0x08) + Avx512F.Shuffle4x128(z, z, 0x0D)).GetLower();
+    }
+
+    /// <summary>Sums the two 128-bit lanes of each operand: tokens 0…3 from <paramref name="a"/>, 4…7 from <paramref name="b"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> TokenHalves(Vector256<int> a, Vector256<int> b) =>
+        Avx2.Permute2x128(a, b, 0x20) + Avx2.Permute2x128(a, b, 0x31);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Pair8(byte* block, int pair, Vector256<short> firstScales, Vector256<short> secondScales, sbyte* qa, sbyte* qb, nint n1, nint n2, nint n3,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
         ref Vector256<int> s4, ref Vector256<int> s5, ref Vector256<int> s6, ref Vector256<int> s7)
     {
         T.Values(block, pair, out var u0, out var u1);
-        s0 = Accumulate(Accumulate(s0, u0, a, firstScales), u1, a + 32, secondScales);
-        s1 = Accumulate(Accumulate(s1, u0, a + n, firstScales), u1, a + n + 32, secondScales);
-        s2 = Accumulate(Accumulate(s2, u0, a + 2 * n, firstScales), u1, a + 2 * n + 32, secondScales);
-        s3 = Accumulate(Accumulate(s3, u0, a + 3 * n, firstScales), u1, a + 3 * n + 32, secondScales);
-        s4 = Accumulate(Accumulate(s4, u0, a + 4 * n, firstScales), u1, a + 4 * n + 32, secondScales);
-        s5 = Accumulate(Accumulate(s5, u0, a + 5 * n, firstScales), u1, a + 5 * n + 32, secondScales);
-        s6 = Accumulate(Accumulate(s6, u0, a + 6 * n, firstScales), u1, a + 6 * n + 32, secondScales);
-        s7 = Accumulate(Accumulate(s7, u0, a + 7 * n, firstScales), u1, a + 7 * n + 32, secondScales);
+        s0 = Accumulate(Accumulate(s0, u0, qa, firstScales), u1, qa + 32, secondScales);
+        s1 = Accumulate(Accumulate(s1, u0, qa + n1, firstScales), u1, qa + n1 + 32, secondScales);
+        s2 = Accumulate(Accumulate(s2, u0, qa + n2, firstScales), u1, qa + n2 + 32, secondScales);
+        s3 = Accumulate(Accumulate(s3, u0, qa + n3, firstScales), u1, qa + n3 + 32, secondScales);
+        s4 = Accumulate(Accumulate(s4, u0, qb, firstScales), u1, qb + 32, secondScales);
+        s5 = Accumulate(Accumulate(s5, u0, qb + n1, firstScales), u1, qb + n1 + 32, secondScales);
+        s6 = Accumulate(Accumulate(s6, u0, qb + n2, firstScales), u1, qb + n2 + 32, secondScales);
+        s7 = Accumulate(Accumulate(s7, u0, qb + n3, firstScales), u1, qb + n3 + 32, secondScales);
     }
 
     /// <summary>
@@ -307,7 +356,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
     /// <c>vpmaddubsw</c>, one <c>vpmaddwd</c> with the four groups' scales and one add per 64 elements.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Pair8Wide(byte* block, int pair, Vector512<short> scales16, sbyte* a, int n,
+    private static void Pair8Wide(byte* block, int pair, Vector512<short> scales16, sbyte* qa, sbyte* qb, nint n1, nint n2, nint n3,
         ref Vector512<int> s0, ref Vector512<int> s1, ref Vector512<int> s2, ref Vector512<int> s3,
         ref Vector512<int> s4, ref Vector512<int> s5, ref Vector512<int> s6, ref Vector512<int> s7)
     {
@@ -319,13 +368,13 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2), (short)(g + 2),
             (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3), (short)(g + 3));
         var scales = Avx512BW.PermuteVar32x16(scales16, index);
-        s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a)), scales);
-        s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + n)), scales);
-        s2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 2 * n)), scales);
-        s3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 3 * n)), scales);
-        s4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 4 * n)), scales);
-        s5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 5 * n)), scales);
-        s6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 6 * n)), scales);
-        s7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(a + 7 * n)), scales);
+        s0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qa)), scales);
+        s1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qa + n1)), scales);
+        s2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qa + n2)), scales);
+        s3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qa + n3)), scales);
+        s4 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qb)), scales);
+        s5 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qb + n1)), scales);
+        s6 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qb + n2)), scales);
+        s7 += Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u, Vector512.Load(qb + n3)), scales);
     }
 }

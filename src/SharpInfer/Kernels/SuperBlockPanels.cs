@@ -29,8 +29,11 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
     /// <summary>Bytes of panel scratch for rows of <paramref name="columns"/> elements.</summary>
     public static long ScratchBytes(int columns) => (long)columns / 256 * SuperBytes;
 
-    /// <summary>Floats (dwords) of quad metadata per token quad: per super-block four d_a and 8 pairs × 4 tokens of 16-sums.</summary>
-    public static long QuadMetaDwords(int columns) => (long)columns / 256 * 36;
+    /// <summary>Dwords of quad metadata per super-block: four d_a, then 8 pairs × 4 tokens of 16-sums.</summary>
+    public const int QuadDwordsPerSuperBlock = 36;
+
+    /// <summary>Floats (dwords) of quad metadata per token quad (<see cref="QuadDwordsPerSuperBlock"/> per super-block).</summary>
+    public static long QuadMetaDwords(int columns) => (long)columns / 256 * QuadDwordsPerSuperBlock;
 
     /// <summary>
     /// For token quad <paramref name="quad"/> of the <paramref name="tokens"/> rows from <paramref name="first"/>
@@ -45,7 +48,7 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
             var a = MatMul.Offset256(first, Math.Min(4 * quad + i, tokens - 1), n);
             for (int b = 0; b < nsb; b++)
             {
-                int* m = meta + b * 36;
+                int* m = meta + b * QuadDwordsPerSuperBlock;
                 ((float*)m)[i] = a.D[b];
                 for (int p = 0; p < 8; p++) m[4 + p * 4 + i] = ((int*)(a.BSums + b * 16))[p];
             }
@@ -211,7 +214,7 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
                 int* groupScales = (int*)(sb + ValuesBytes);
                 int* bias = (int*)(sb + ValuesBytes + ScalesBytes);
                 float* dd = (float*)(sb + ValuesBytes + ScalesBytes + BiasBytes);
-                int* m = meta + b * 36;
+                int* m = meta + b * QuadDwordsPerSuperBlock;
                 sbyte* a0 = q0 + b * 256, a1 = q1 + b * 256, a2 = q2 + b * 256, a3 = q3 + b * 256;
                 Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
                 for (int g = 0; g < 256 / T.GroupSize; g++)
