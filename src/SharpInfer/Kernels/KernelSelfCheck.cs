@@ -47,7 +47,7 @@ public static unsafe partial class KernelSelfCheck
         var fast = QuantizedDot.KernelsFor(type);
         var reference = QuantizedDot.ScalarFor(type);
         var r = new Random(seed);
-        for (int nb = 1; nb <= blocks; nb++)
+        foreach (int nb in Lengths(blocks, super))
         {
             int n = nb * block;
             long rowBytes = GgmlTypeInfo.RowBytes(type, n);
@@ -110,7 +110,7 @@ public static unsafe partial class KernelSelfCheck
         var reference = QuantizedDot.ScalarFor(type);
         var r = new Random(seed);
         var gotValues = new float[16];
-        for (int nb = 1; nb <= blocks; nb++)
+        foreach (int nb in Lengths(blocks, super))
         {
             int n = nb * block;
             long rowBytes = GgmlTypeInfo.RowBytes(type, n);
@@ -169,6 +169,18 @@ public static unsafe partial class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// Block counts to check: every count up to <paramref name="blocks"/>, and for K-quants two rows as long as the
+    /// model's (9 and 19 super-blocks: past 2048 columns, and near ffn_down's 5632).
+    /// </summary>
+    private static IEnumerable<int> Lengths(int blocks, bool super)
+    {
+        for (int nb = 1; nb <= blocks; nb++) yield return nb;
+        if (!super) yield break;
+        if (blocks < 9) yield return 9;
+        if (blocks < 19) yield return 19;
     }
 
     private static void Same(List<string> failures, string what, double exact, float actual)
