@@ -38,12 +38,15 @@ public static unsafe partial class QuantizedDot
         /// <summary>Whether <see cref="PanelPack"/> and <see cref="PanelMultiply"/> exist.</summary>
         public bool HasPanels => PanelPack != null;
         /// <summary>
-        /// Fewest tokens for which packing a panel beats the four-row tiles (measured: 8 for 32-element blocks, whose
-        /// tiles spend a float multiply-add per block, 16 for K-quants, whose tiles are integer already and whose
-        /// panels cost more to pack).
+        /// Fewest tokens for which packing a panel beats the register tiles (measured: 8 for 32-element blocks, whose
+        /// tiles spend a float multiply-add per block; 40 for K-quants, whose 4×8 tiles are integer up to one float
+        /// step per super-block for all eight tokens and whose panels cost more to pack).
         /// </summary>
         public int PanelMinTokens { get; init; }
-        /// <summary>The smallest <see cref="PanelMinTokens"/> of any format: below it no panel metadata is built.</summary>
+        /// <summary>
+        /// The smallest <see cref="PanelMinTokens"/> of any format, and the token count of <see cref="Tile4x8"/>: below
+        /// it no quad metadata (read by the panels and the 4×8 tiles) is built.
+        /// </summary>
         public const int SmallestPanelBatch = 8;
     }
 
@@ -111,8 +114,9 @@ public static unsafe partial class QuantizedDot
         Tile4x8 = &SuperBlockKernels<T>.Tile4x8,
         PanelPack = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Pack : null,
         PanelMultiply = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Multiply : null,
-        // Measured crossover against the 4×8 register tiles (2 threads, 2048 columns): ~40 tokens, ~80 for Q6_K.
-        PanelMinTokens = typeof(T) == typeof(Q6_KBlock) ? 96 : 48,
+        // Measured crossover against the 4×8 register tiles (2 threads, 2048 columns, every K-quant): between 24 and
+        // 40 tokens; at 40 the panels lead by 3–10 %.
+        PanelMinTokens = 40,
     };
 
     /// <summary>Kernels built on the scalar twins (used without AVX2, and as the reference in tests).</summary>
