@@ -6,25 +6,38 @@ namespace SharpInfer.Tests.Kernels;
 
 public unsafe class MatMulTests
 {
-    public static TheoryData<GgmlType> Types => new()
-    {
+    private static readonly GgmlType[] Types =
+    [
         GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
         GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
-    };
+    ];
+
+    /// <summary>
+    /// Every weight type × token counts that take each path of <see cref="MatMul"/>: four-row decode and 4×4 tiles (5),
+    /// exactly one 4×8 tile (8), tiles at later token quads plus a 4×4 and a single remainder (21), prefill panels with a
+    /// short last quad (45), and more tokens than one L2 token block (70).
+    /// </summary>
+    public static TheoryData<GgmlType, int> TypesAndTokens()
+    {
+        var data = new TheoryData<GgmlType, int>();
+        foreach (var type in Types) foreach (int tokens in new[] { 5, 8, 21, 45, 70 }) data.Add(type, tokens);
+        return data;
+    }
 
     [Theory]
-    [MemberData(nameof(Types))]
-    public void EveryTokenAndRowMatchesTheRowDot(GgmlType type)
+    [MemberData(nameof(TypesAndTokens))]
+    public void EveryTokenAndRowMatchesTheRowDot(GgmlType type, int tokens)
     {
-        const int rows = 37, cols = 512, tokens = 5;
-        var r = new Random((int)type);
+        const int rows = 37, cols = 512;
+        var r = new Random((int)type * 100 + tokens);
         var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
         var packed = new byte[GgmlTypeInfo.RowBytes(type, cols) * rows];
         for (int row = 0; row < rows; row++)
         {
             Quantize.Row(type, w.AsSpan(row * cols, cols), packed.AsSpan((int)(row * GgmlTypeInfo.RowBytes(type, cols))));
         }
-        var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        // Each token has its own magnitude, so a kernel that read another token's scales or sums would be far off.
+        var x = Enumerable.Range(0, tokens * cols).Select(i => (float)((r.NextDouble() * 2 - 1) * (0.2 + 0.37 * (i / cols % 9)))).ToArray();
         var y = new float[tokens * rows];
         using var pool = new ComputePool(3);
         using var mm = new MatMul(tokens, cols, pool.ThreadCount);
