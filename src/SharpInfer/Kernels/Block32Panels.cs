@@ -59,16 +59,7 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
         var r5 = T.Unpack(blk + 5 * rowBytes).AsInt32();
         var r6 = T.Unpack(blk + 6 * rowBytes).AsInt32();
         var r7 = T.Unpack(blk + 7 * rowBytes).AsInt32();
-        PanelTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        var dst = (int*)panel;
-        r0.Store(dst);
-        r1.Store(dst + 8);
-        r2.Store(dst + 16);
-        r3.Store(dst + 24);
-        r4.Store(dst + 32);
-        r5.Store(dst + 40);
-        r6.Store(dst + 48);
-        r7.Store(dst + 56);
+        PanelTranspose.StoreTransposed((int*)panel, r0, r1, r2, r3, r4, r5, r6, r7);
     }
 
     /// <summary>
@@ -105,20 +96,6 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
     private static Vector256<float> Gather8(byte* p, long stride) => HalfVector.F16ToSingle(Vector128.Create(
         *(ushort*)p, *(ushort*)(p + stride), *(ushort*)(p + 2 * stride), *(ushort*)(p + 3 * stride),
         *(ushort*)(p + 4 * stride), *(ushort*)(p + 5 * stride), *(ushort*)(p + 6 * stride), *(ushort*)(p + 7 * stride)));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Quad(sbyte* a) => Vector256.Create(*(int*)a).AsSByte();
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step4(byte* values, int k, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3,
-        ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
-    {
-        var u = Vector256.Load(values + 32 * k);
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, u, Quad(a0 + 4 * k));
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, u, Quad(a1 + 4 * k));
-        s2 = AvxVnni.MultiplyWideningAndAdd(s2, u, Quad(a2 + 4 * k));
-        s3 = AvxVnni.MultiplyWideningAndAdd(s3, u, Quad(a3 + 4 * k));
-    }
 
     /// <summary>Floats of quad metadata per token quad for rows of <paramref name="columns"/> elements.</summary>
     public static long QuadMetaFloats(int columns) => (long)columns / 32 * 8;
@@ -157,34 +134,22 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
         float offset = -T.Offset;
         for (int t = 0; t < count; t += 4, meta += QuadMetaFloats(n))
         {
-            int quad = Math.Min(4, count - t);
-            // A short last quad repeats its final token; those results are not stored.
-            sbyte* q0 = qs + (long)t * n;
-            sbyte* q1 = qs + (long)(t + Math.Min(1, quad - 1)) * n;
-            sbyte* q2 = qs + (long)(t + Math.Min(2, quad - 1)) * n;
-            sbyte* q3 = qs + (long)(t + Math.Min(3, quad - 1)) * n;
+            int quad = PanelSteps.QuadRows(qs, t, count, n, out var q0, out var q1, out var q2, out var q3);
             Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
             for (int b = 0; b < nb; b++)
             {
                 byte* values = panel + (long)b * 256;
                 sbyte* a0 = q0 + b * 32, a1 = q1 + b * 32, a2 = q2 + b * 32, a3 = q3 + b * 32;
                 // Two accumulators per token (even and odd quads) so eight independent vpdpbusd chains hide its latency.
-                var u = Vector256.Load(values);
-                var s0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a0));
-                var s1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a1));
-                var s2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a2));
-                var s3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a3));
-                u = Vector256.Load(values + 32);
-                var e0 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a0 + 4));
-                var e1 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a1 + 4));
-                var e2 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a2 + 4));
-                var e3 = AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, Quad(a3 + 4));
-                Step4(values, 2, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                Step4(values, 3, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
-                Step4(values, 4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                Step4(values, 5, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
-                Step4(values, 6, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
-                Step4(values, 7, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                PanelSteps.Step4(values, 0, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                PanelSteps.Step4(values, 1, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
+                PanelSteps.Step4(values, 2, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                PanelSteps.Step4(values, 3, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
+                PanelSteps.Step4(values, 4, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                PanelSteps.Step4(values, 5, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
+                PanelSteps.Step4(values, 6, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
+                PanelSteps.Step4(values, 7, a0, a1, a2, a3, ref e0, ref e1, ref e2, ref e3);
                 s0 += e0;
                 s1 += e1;
                 s2 += e2;
@@ -207,10 +172,7 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
                     f3 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(s3), Vector256.Create(dab[3]), Vector256.Create(offset * ssb[3])), scale, f3);
                 }
             }
-            f0.Store(output + t * outputStride);
-            if (quad > 1) f1.Store(output + (t + 1) * outputStride);
-            if (quad > 2) f2.Store(output + (t + 2) * outputStride);
-            if (quad > 3) f3.Store(output + (t + 3) * outputStride);
+            PanelSteps.StoreQuad(output, outputStride, t, quad, f0, f1, f2, f3);
         }
     }
 }

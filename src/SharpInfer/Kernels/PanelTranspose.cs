@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace SharpInfer.Kernels;
 
 /// <summary>Register transposes used to pack weight panels (rows into vector lanes).</summary>
-internal static class PanelTranspose
+internal static unsafe class PanelTranspose
 {
     /// <summary>Transposes eight vectors of eight int32 (row i, dword k) into (dword k, row i).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -38,4 +38,19 @@ internal static class PanelTranspose
         r7 = Avx2.Permute2x128(u3, u7, 0x31);
     }
 
+    /// <summary>Transposes eight vectors of eight int32 and stores them as 64 consecutive ints (rows into lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreTransposed(int* dst, Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
+        Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7)
+    {
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        r0.Store(dst);
+        r1.Store(dst + 8);
+        r2.Store(dst + 16);
+        r3.Store(dst + 24);
+        r4.Store(dst + 32);
+        r5.Store(dst + 40);
+        r6.Store(dst + 48);
+        r7.Store(dst + 56);
+    }
 }

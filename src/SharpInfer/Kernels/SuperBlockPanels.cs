@@ -102,44 +102,31 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
         // Bias pairs: dword p of each row's 16 shorts is groups 2p and 2p+1 — an 8×8 dword transpose.
         var b0 = m0.AsInt32(); var b1 = m1.AsInt32(); var b2 = m2.AsInt32(); var b3 = m3.AsInt32();
         var b4 = m4.AsInt32(); var b5 = m5.AsInt32(); var b6 = m6.AsInt32(); var b7 = m7.AsInt32();
-        PanelTranspose.Transpose8x8(ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
-        b0.Store(bias); b1.Store(bias + 8); b2.Store(bias + 16); b3.Store(bias + 24);
-        b4.Store(bias + 32); b5.Store(bias + 40); b6.Store(bias + 48); b7.Store(bias + 56);
+        PanelTranspose.StoreTransposed(bias, b0, b1, b2, b3, b4, b5, b6, b7);
         if (T.GroupSize == 32)
         {
             // Groups of 32 carry their scale twice in the 16-group vector: the even entries, widened, are the eight scales.
             var e0 = Even(s0); var e1 = Even(s1); var e2 = Even(s2); var e3 = Even(s3);
             var e4 = Even(s4); var e5 = Even(s5); var e6 = Even(s6); var e7 = Even(s7);
-            PanelTranspose.Transpose8x8(ref e0, ref e1, ref e2, ref e3, ref e4, ref e5, ref e6, ref e7);
-            StoreRows(groupScales, e0, e1, e2, e3, e4, e5, e6, e7);
+            PanelTranspose.StoreTransposed(groupScales, e0, e1, e2, e3, e4, e5, e6, e7);
             return;
         }
         var l0 = Avx2.ConvertToVector256Int32(s0.GetLower()); var l1 = Avx2.ConvertToVector256Int32(s1.GetLower());
         var l2 = Avx2.ConvertToVector256Int32(s2.GetLower()); var l3 = Avx2.ConvertToVector256Int32(s3.GetLower());
         var l4 = Avx2.ConvertToVector256Int32(s4.GetLower()); var l5 = Avx2.ConvertToVector256Int32(s5.GetLower());
         var l6 = Avx2.ConvertToVector256Int32(s6.GetLower()); var l7 = Avx2.ConvertToVector256Int32(s7.GetLower());
-        PanelTranspose.Transpose8x8(ref l0, ref l1, ref l2, ref l3, ref l4, ref l5, ref l6, ref l7);
-        StoreRows(groupScales, l0, l1, l2, l3, l4, l5, l6, l7);
+        PanelTranspose.StoreTransposed(groupScales, l0, l1, l2, l3, l4, l5, l6, l7);
         var h0 = Avx2.ConvertToVector256Int32(s0.GetUpper()); var h1 = Avx2.ConvertToVector256Int32(s1.GetUpper());
         var h2 = Avx2.ConvertToVector256Int32(s2.GetUpper()); var h3 = Avx2.ConvertToVector256Int32(s3.GetUpper());
         var h4 = Avx2.ConvertToVector256Int32(s4.GetUpper()); var h5 = Avx2.ConvertToVector256Int32(s5.GetUpper());
         var h6 = Avx2.ConvertToVector256Int32(s6.GetUpper()); var h7 = Avx2.ConvertToVector256Int32(s7.GetUpper());
-        PanelTranspose.Transpose8x8(ref h0, ref h1, ref h2, ref h3, ref h4, ref h5, ref h6, ref h7);
-        StoreRows(groupScales + 64, h0, h1, h2, h3, h4, h5, h6, h7);
+        PanelTranspose.StoreTransposed(groupScales + 64, h0, h1, h2, h3, h4, h5, h6, h7);
     }
 
     /// <summary>Shorts 0, 2, 4, … 14 sign-extended to eight ints.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Even(Vector256<short> v) =>
         Vector256.ShiftRightArithmetic(Vector256.ShiftLeft(v.AsInt32(), 16), 16);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRows(int* dst, Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
-        Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7)
-    {
-        r0.Store(dst); r1.Store(dst + 8); r2.Store(dst + 16); r3.Store(dst + 24);
-        r4.Store(dst + 32); r5.Store(dst + 40); r6.Store(dst + 48); r7.Store(dst + 56);
-    }
 
     /// <summary>Chunks 2·pair and 2·pair+1 of eight rows, transposed into sixteen quad vectors.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -153,42 +140,16 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
         T.Values(blk + 5 * rowBytes, pair, out var a5, out var b5);
         T.Values(blk + 6 * rowBytes, pair, out var a6, out var b6);
         T.Values(blk + 7 * rowBytes, pair, out var a7, out var b7);
-        Store8(dst, a0.AsInt32(), a1.AsInt32(), a2.AsInt32(), a3.AsInt32(), a4.AsInt32(), a5.AsInt32(), a6.AsInt32(), a7.AsInt32());
-        Store8(dst + 256, b0.AsInt32(), b1.AsInt32(), b2.AsInt32(), b3.AsInt32(), b4.AsInt32(), b5.AsInt32(), b6.AsInt32(), b7.AsInt32());
+        PanelTranspose.StoreTransposed((int*)dst, a0.AsInt32(), a1.AsInt32(), a2.AsInt32(), a3.AsInt32(), a4.AsInt32(), a5.AsInt32(), a6.AsInt32(), a7.AsInt32());
+        PanelTranspose.StoreTransposed((int*)(dst + 256), b0.AsInt32(), b1.AsInt32(), b2.AsInt32(), b3.AsInt32(), b4.AsInt32(), b5.AsInt32(), b6.AsInt32(), b7.AsInt32());
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store8(byte* dst, Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
-        Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7)
-    {
-        PanelTranspose.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        var d = (int*)dst;
-        r0.Store(d);
-        r1.Store(d + 8);
-        r2.Store(d + 16);
-        r3.Store(d + 24);
-        r4.Store(d + 32);
-        r5.Store(d + 40);
-        r6.Store(d + 48);
-        r7.Store(d + 56);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Quad(sbyte* a) => Vector256.Create(*(int*)a).AsSByte();
 
     /// <summary>One group of 16 (four quads) for four tokens, added to the group sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Group16(byte* values, int quad, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3)
     {
-        for (int k = quad; k < quad + 4; k++)
-        {
-            var u = Vector256.Load(values + 32 * k);
-            s0 = AvxVnni.MultiplyWideningAndAdd(s0, u, Quad(a0 + 4 * k));
-            s1 = AvxVnni.MultiplyWideningAndAdd(s1, u, Quad(a1 + 4 * k));
-            s2 = AvxVnni.MultiplyWideningAndAdd(s2, u, Quad(a2 + 4 * k));
-            s3 = AvxVnni.MultiplyWideningAndAdd(s3, u, Quad(a3 + 4 * k));
-        }
+        for (int k = quad; k < quad + 4; k++) PanelSteps.Step4(values, k, a0, a1, a2, a3, ref s0, ref s1, ref s2, ref s3);
     }
 
     /// <summary>
@@ -202,11 +163,7 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
         int nsb = n / 256;
         for (int t = 0; t < count; t += 4, meta += QuadMetaDwords(n))
         {
-            int quad = Math.Min(4, count - t);
-            sbyte* q0 = qs + (long)t * n;
-            sbyte* q1 = qs + (long)(t + Math.Min(1, quad - 1)) * n;
-            sbyte* q2 = qs + (long)(t + Math.Min(2, quad - 1)) * n;
-            sbyte* q3 = qs + (long)(t + Math.Min(3, quad - 1)) * n;
+            int quad = PanelSteps.QuadRows(qs, t, count, n, out var q0, out var q1, out var q2, out var q3);
             Vector256<float> f0 = default, f1 = default, f2 = default, f3 = default;
             for (int b = 0; b < nsb; b++)
             {
@@ -257,10 +214,7 @@ internal static unsafe class SuperBlockPanels<T> where T : struct, ISuperBlock
                     f3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m3 - c3), d * Vector256.Create(da[3]), f3);
                 }
             }
-            f0.Store(output + t * outputStride);
-            if (quad > 1) f1.Store(output + (t + 1) * outputStride);
-            if (quad > 2) f2.Store(output + (t + 2) * outputStride);
-            if (quad > 3) f3.Store(output + (t + 3) * outputStride);
+            PanelSteps.StoreQuad(output, outputStride, t, quad, f0, f1, f2, f3);
         }
     }
 }
