@@ -38,21 +38,7 @@ public static unsafe class Elementwise
     }
 
     /// <summary>y[i] *= a.</summary>
-    public static void Scale(float* y, float a, int n)
-    {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var va = Vector512.Create(a);
-            for (; i + 16 <= n; i += 16) Vector512.Store(Vector512.Load(y + i) * va, y + i);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var va = Vector256.Create(a);
-            for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(y + i) * va, y + i);
-        }
-        for (; i < n; i++) y[i] *= a;
-    }
+    public static void Scale(float* y, float a, int n) => ScaleTo(y, y, a, n);
 
     /// <summary>y = a·x.</summary>
     public static void ScaleTo(float* y, float* x, float a, int n)
@@ -83,6 +69,32 @@ public static unsafe class Elementwise
             for (int k = 0; k < 8; k++) m = MathF.Max(m, vm[k]);
         }
         for (; i < n; i++) m = MathF.Max(m, x[i]);
+        return m;
+    }
+
+    /// <summary>Scalar reference twin of <see cref="Add"/>.</summary>
+    public static void AddScalar(float* y, float* x, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] += x[i];
+    }
+
+    /// <summary>Scalar reference twin of <see cref="MultiplyAdd"/>.</summary>
+    public static void MultiplyAddScalar(float* y, float* x, float a, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] = MathF.FusedMultiplyAdd(x[i], a, y[i]);
+    }
+
+    /// <summary>Scalar reference twin of <see cref="ScaleTo"/> (and of <see cref="Scale"/>, which is ScaleTo in place).</summary>
+    public static void ScaleToScalar(float* y, float* x, float a, int n)
+    {
+        for (int i = 0; i < n; i++) y[i] = x[i] * a;
+    }
+
+    /// <summary>Scalar reference twin of <see cref="Max"/>.</summary>
+    public static float MaxScalar(float* x, int n)
+    {
+        float m = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) m = MathF.Max(m, x[i]);
         return m;
     }
 }

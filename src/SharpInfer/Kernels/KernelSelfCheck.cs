@@ -343,6 +343,22 @@ public static unsafe partial class KernelSelfCheck
                 fixed (float* p1 = y1)
                 fixed (float* p2 = y2)
                 {
+                    // Element-wise kernels do the same operation per element as their twins: bit for bit.
+                    Array.Copy(b, y1, n);
+                    Array.Copy(b, y2, n);
+                    Elementwise.Add(p1, ap, n);
+                    Elementwise.AddScalar(p2, ap, n);
+                    CheckAll(failures, $"Elementwise.Add n={n}", y2, y1, 0);
+                    Elementwise.MultiplyAdd(p1, ap, 0.37f, n);
+                    Elementwise.MultiplyAddScalar(p2, ap, 0.37f, n);
+                    CheckAll(failures, $"Elementwise.MultiplyAdd n={n}", y2, y1, 0);
+                    Elementwise.Scale(p1, -1.7f, n);
+                    Elementwise.ScaleToScalar(p2, p2, -1.7f, n);
+                    CheckAll(failures, $"Elementwise.Scale n={n}", y2, y1, 0);
+                    Elementwise.ScaleTo(p1, ap, 2.3f, n);
+                    Elementwise.ScaleToScalar(p2, ap, 2.3f, n);
+                    CheckAll(failures, $"Elementwise.ScaleTo n={n}", y2, y1, 0);
+                    Check(failures, $"Elementwise.Max n={n}", Elementwise.MaxScalar(ap, n), Elementwise.Max(ap, n), 0);
                     RmsNorm.Apply(ap, bp, p1, n, 1e-5f);
                     RmsNorm.ApplyScalar(ap, bp, p2, n, 1e-5f);
                     CheckAll(failures, $"RmsNorm n={n}", y2, y1, 1e-5);
