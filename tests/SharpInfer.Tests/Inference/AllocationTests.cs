@@ -10,14 +10,20 @@ namespace SharpInfer.Tests.Inference;
 /// </summary>
 public class AllocationTests
 {
+    /// <summary>
+    /// stories260K (F32 weights: the float kernels), and random-weight models whose matrices take the integer kernels:
+    /// Q4_0 (32-element blocks) and Q4_K (super-blocks; with 8 sequences a step is the 4×8 tile with its quad metadata).
+    /// </summary>
     [Theory]
-    [InlineData(1, 0f)]
-    [InlineData(1, 0.8f)]
-    [InlineData(4, 0.8f)]
-    public void DecodeAndSampleAllocateNothingPerToken(int sequences, float temperature)
+    [InlineData("models/stories260K.gguf", 1, 0f)]
+    [InlineData("models/stories260K.gguf", 1, 0.8f)]
+    [InlineData("models/stories260K.gguf", 4, 0.8f)]
+    [InlineData("models/synthetic/synth-llama-Q4_0.gguf", 4, 0.8f)]
+    [InlineData("models/synthetic/synth-llama-Q4_K_S.gguf", 8, 0.8f)]
+    public void DecodeAndSampleAllocateNothingPerToken(string file, int sequences, float temperature)
     {
-        using var model = Model.Load(SharedData.File("models/stories260K.gguf"));
-        using var context = model.CreateContext(new ContextOptions { ContextSize = 512, MaxSequences = sequences, Threads = 2 });
+        using var model = Model.Load(SharedData.File(file));
+        using var context = model.CreateContext(new ContextOptions { ContextSize = Math.Max(512, 128 * sequences), MaxSequences = sequences, Threads = 2 });
         var sampler = new Sampler(new SamplingOptions { Temperature = temperature, Seed = 1, RepeatPenalty = 1.1f }, context.VocabSize);
         var batch = new Batch(sequences);
         var next = new int[sequences];
