@@ -57,7 +57,7 @@ internal static class BenchCommand
             var rows = new List<Row>();
             string suffix = d > 0 ? $" @ d{d}" : string.Empty;
             if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation));
-            var phaseTicks = new long[LlamaForwardPass.PhaseNames.Length];
+            var phaseTicks = new long[InferenceContext.PhaseNames.Count];
             long steps = 0;
             if (n > 0)
             {
@@ -161,7 +161,7 @@ internal static class BenchCommand
         for (int p = 0; p < phaseTicks.Length; p++)
         {
             double ms = phaseTicks[p] * 1000.0 / Stopwatch.Frequency / Math.Max(1, steps);
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {LlamaForwardPass.PhaseNames[p]} | {ms:F3} | {100.0 * phaseTicks[p] / total:F1} % |"));
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {InferenceContext.PhaseNames[p]} | {ms:F3} | {100.0 * phaseTicks[p] / total:F1} % |"));
         }
     }
 

@@ -135,7 +135,10 @@ public sealed unsafe class InferenceContext : IDisposable
         if (KvDebugWriter is { } debug) debug.Write(KvDebugMap.Render(Kv, _step));
     }
 
-    /// <summary>Stopwatch ticks spent per forward-pass phase (names in <see cref="LlamaForwardPass.PhaseNames"/>).</summary>
+    /// <summary>Names of the forward-pass phases, in the order of <see cref="PhaseTicks"/>.</summary>
+    public static IReadOnlyList<string> PhaseNames => LlamaForwardPass.PhaseNames;
+
+    /// <summary>Stopwatch ticks spent per forward-pass phase (names in <see cref="PhaseNames"/>).</summary>
     public ReadOnlySpan<long> PhaseTicks => _pass.PhaseTicks;
 
     /// <summary>Zeroes <see cref="PhaseTicks"/>.</summary>

@@ -70,7 +70,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
 
     /// <summary>
     /// Stopwatch ticks spent in each phase since creation (or <see cref="ResetPhaseTicks"/>), summed over passes:
-    /// where a step's time goes, for <c>bench --timings</c>. Costs two timestamp reads per phase.
+    /// where a step's time goes, for <c>bench --phases</c>. Costs two timestamp reads per phase.
     /// </summary>
     public ReadOnlySpan<long> PhaseTicks => _phaseTicks;
 
