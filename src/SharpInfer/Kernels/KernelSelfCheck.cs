@@ -6,7 +6,7 @@ namespace SharpInfer.Kernels;
 
 /// <summary>
 /// Compares every SIMD kernel with its scalar reference twin on random data of every length up to several blocks.
-/// Runs in the test suite, and in child processes with instruction sets switched off (DOTNET_EnableAVX512F=0,
+/// Runs in the test suite, and in child processes with instruction sets switched off (DOTNET_EnableAVX512=0,
 /// DOTNET_EnableAVX2=0, DOTNET_EnableHWIntrinsic=0 …) through <c>sharpinfer selftest</c>, so every fallback path is
 /// exercised on a machine that has them all.
 /// </summary>
