@@ -178,9 +178,12 @@ public static unsafe partial class KernelSelfCheck
     private static IEnumerable<int> Lengths(int blocks, bool super)
     {
         for (int nb = 1; nb <= blocks; nb++) yield return nb;
-        if (!super) yield break;
-        if (blocks < 9) yield return 9;
-        if (blocks < 19) yield return 19;
+        // Beyond one step of the four-block decode kernels (two whole steps, and three with a tail of one block) and,
+        // for super-blocks, of the paired and panel loops.
+        foreach (int longer in super ? [9, 19] : (int[])[8, 13])
+        {
+            if (blocks < longer) yield return longer;
+        }
     }
 
     private static void Same(List<string> failures, string what, double exact, float actual)

@@ -256,7 +256,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         Pair8Wide(block, 1, scales, qa + 64, qb + 64, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
         Pair8Wide(block, 2, scales, qa + 128, qb + 128, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
         Pair8Wide(block, 3, scales, qa + 192, qb + 192, n1, n2, n3, ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
-        return TokenHalves(TokenQuads(w0, w1, w2, w3), TokenQuads(w4, w5, w6, w7));
+        return TokenHalves(LaneFolds.Quads(w0, w1, w2, w3), LaneFolds.Quads(w4, w5, w6, w7));
     }
 
     /// <summary>The eight tokens' integer sums over one super-block of one row (AVX2), lane t = token t.</summary>
@@ -268,7 +268,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         Pair8(block, 1, ChunkScales(k.Low, k.High, 2), ChunkScales(k.Low, k.High, 3), qa + 64, qb + 64, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
         Pair8(block, 2, ChunkScales(k.Low, k.High, 4), ChunkScales(k.Low, k.High, 5), qa + 128, qb + 128, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
         Pair8(block, 3, ChunkScales(k.Low, k.High, 6), ChunkScales(k.Low, k.High, 7), qa + 192, qb + 192, n1, n2, n3, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-        return TokenHalves(TokenQuads(s0, s1, s2, s3), TokenQuads(s4, s5, s6, s7));
+        return TokenHalves(LaneFolds.Quads(s0, s1, s2, s3), LaneFolds.Quads(s4, s5, s6, s7));
     }
 
     /// <summary>
@@ -297,28 +297,6 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             quad1 += Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(sums1 + 4 * p)), spread);
         }
         return TokenHalves(quad0, quad1);
-    }
-
-    /// <summary>
-    /// Four tokens' 16-lane sums folded so every 128-bit lane holds a partial sum of tokens 0…3 (in that order): two
-    /// rounds of unpack-and-add, which cost less than reducing each token on its own.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> TokenQuads(Vector512<int> t0, Vector512<int> t1, Vector512<int> t2, Vector512<int> t3)
-    {
-        var p01 = Avx512F.UnpackLow(t0, t1) + Avx512F.UnpackHigh(t0, t1);
-        var p23 = Avx512F.UnpackLow(t2, t3) + Avx512F.UnpackHigh(t2, t3);
-        // Dword adds: a 64-bit add would carry between the two tokens of a qword.
-        return Avx512F.UnpackLow(p01.AsInt64(), p23.AsInt64()).AsInt32() + Avx512F.UnpackHigh(p01.AsInt64(), p23.AsInt64()).AsInt32();
-    }
-
-    /// <summary>The 256-bit form of <see cref="TokenQuads(Vector512{int}, Vector512{int}, Vector512{int}, Vector512{int})"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> TokenQuads(Vector256<int> t0, Vector256<int> t1, Vector256<int> t2, Vector256<int> t3)
-    {
-        var p01 = Avx2.UnpackLow(t0, t1) + Avx2.UnpackHigh(t0, t1);
-        var p23 = Avx2.UnpackLow(t2, t3) + Avx2.UnpackHigh(t2, t3);
-        return Avx2.UnpackLow(p01.AsInt64(), p23.AsInt64()).AsInt32() + Avx2.UnpackHigh(p01.AsInt64(), p23.AsInt64()).AsInt32();
     }
 
     /// <summary>Sums the four 128-bit lanes of each operand: tokens 0…3 from <paramref name="a"/>, 4…7 from <paramref name="b"/>.</summary>
