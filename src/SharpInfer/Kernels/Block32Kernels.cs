@@ -8,25 +8,25 @@ namespace SharpInfer.Kernels;
 /// Integer dot products of 32-element weight blocks with 8-bit activations: per block, 32 unsigned weight bytes
 /// times 32 signed activation bytes (one <c>vpdpbusd</c> with AVX-VNNI, <c>vpmaddubsw</c> + <c>vpmaddwd</c> with AVX2),
 /// converted to float and scaled by d_w·d_a into a vector accumulator; offsets and minimums are folded in with the
-/// activations' scaled block sums. The four-row kernels widen the four rows' block scales together in one vector and
-/// prefetch the next row quad, so decode streams weights at memory speed. Requires AVX2 (callers fall back to the
-/// scalar twins without it).
+/// activations' scaled block sums. Decode reads rows one after the other as a single stream (see
+/// <see cref="DecodePrefetch"/>); the tiles widen four rows' block scales together. Requires AVX2 (callers fall back
+/// to the scalar twins without it).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
 {
     /// <summary>Offset still to subtract: the AVX2 path for signed weights multiplies them directly (sign trick).</summary>
-    private static int EffectiveOffset
+    internal static int EffectiveOffset
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => T.Offset == 128 && !AvxVnni.IsSupported ? 0 : T.Offset;
     }
 
-    /// <summary>How far ahead decode prefetches: the same position four rows on, i.e. the next row quad.</summary>
+    /// <summary>How far ahead the tiles prefetch: the same position four rows on, i.e. the next row quad.</summary>
     private const int PrefetchRows = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
+    internal static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
     {
         if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, a);
         var ones = Vector256.Create((short)1);
@@ -52,56 +52,61 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Lane(Vector256<float> v, int lane) => Avx2.PermuteVar8x32(v, Vector256.Create(lane));
 
-    /// <summary>One row × one activation row.</summary>
+    /// <summary>
+    /// One row × one activation row, read front to back as one stream, eight blocks per iteration: their f16 scales
+    /// (and minimums) come in one <c>vpgatherdd</c> and are widened together, not one by one in software.
+    /// </summary>
     public static float Dot(byte* w, Q8Row a, int n)
     {
         int nb = n / 32, bb = T.BlockBytes, offset = EffectiveOffset;
-        var acc = Vector256<float>.Zero;
-        float corr = 0;
-        for (int b = 0; b < nb; b++)
+        // Four accumulators: each takes two multiply-adds per iteration, so their latency does not bound the loop.
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        var corr = Vector256<float>.Zero;
+        var where = Vector256.Create(0, bb, 2 * bb, 3 * bb, 4 * bb, 5 * bb, 6 * bb, 7 * bb);
+        int b = 0;
+        for (; b + 8 <= nb; b += 8)
+        {
+            byte* blk = w + b * bb;
+            // Every line of the eight blocks (up to 272 bytes), a fixed distance ahead: addresses at most 64 bytes
+            // apart, here and across iterations, so no line is skipped.
+            byte* ahead = blk + DecodePrefetch.Distance;
+            for (int line = 0; line < 8 * T.BlockBytes; line += 64) Sse.Prefetch0(ahead + line);
+            // The gathered dwords hold each block's f16 in their low half; the widening ignores the high half.
+            var d = HalfVector.FromBits(Avx2.GatherVector256((int*)(blk + T.ScaleOffset), where, 1).AsUInt32());
+            var c = offset == 0 ? Vector256<float>.Zero : d * Vector256.Create((float)-offset);
+            if (T.MinOffset >= 0) c += HalfVector.FromBits(Avx2.GatherVector256((int*)(blk + T.MinOffset), where, 1).AsUInt32());
+            corr = Vector256.FusedMultiplyAdd(c, Vector256.Load(a.SumsScaled + b), corr);
+            var scale = d * Vector256.Load(a.D + b);
+            sbyte* q = a.Qs + b * 32;
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk), Vector256.Load(q))), Lane(scale, 0), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + bb), Vector256.Load(q + 32))), Lane(scale, 1), acc1);
+            acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 2 * bb), Vector256.Load(q + 64))), Lane(scale, 2), acc2);
+            acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 3 * bb), Vector256.Load(q + 96))), Lane(scale, 3), acc3);
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 4 * bb), Vector256.Load(q + 128))), Lane(scale, 4), acc0);
+            acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 5 * bb), Vector256.Load(q + 160))), Lane(scale, 5), acc1);
+            acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 6 * bb), Vector256.Load(q + 192))), Lane(scale, 6), acc2);
+            acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(blk + 7 * bb), Vector256.Load(q + 224))), Lane(scale, 7), acc3);
+        }
+        float tail = 0;
+        for (; b < nb; b++)
         {
             byte* blk = w + b * bb;
             var lanes = DotBytes(T.Unpack(blk), Vector256.Load(a.Qs + b * 32));
             float d = BlockUnpack.F16(blk + T.ScaleOffset);
             float m = T.MinOffset >= 0 ? BlockUnpack.F16(blk + T.MinOffset) : 0;
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(lanes), Vector256.Create(d * a.D[b]), acc);
-            corr += (m - offset * d) * a.SumsScaled[b];
+            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(lanes), Vector256.Create(d * a.D[b]), acc0);
+            tail += (m - offset * d) * a.SumsScaled[b];
         }
-        return Vector256.Sum(acc) + corr;
+        return Vector256.Sum((acc0 + acc1) + (acc2 + acc3)) + Vector256.Sum(corr) + tail;
     }
 
-    /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) × one activation row: four memory streams at once.</summary>
+    /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) × one activation row, one after the other (see <see cref="DecodePrefetch"/>).</summary>
     public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
     {
-        int nb = n / 32, bb = T.BlockBytes;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        long ahead = PrefetchRows * rowBytes;
-        var acc0 = Vector256<float>.Zero;
-        var acc1 = Vector256<float>.Zero;
-        var acc2 = Vector256<float>.Zero;
-        var acc3 = Vector256<float>.Zero;
-        var corr = Vector128<float>.Zero;
-        for (int b = 0; b < nb; b++)
-        {
-            long o = (long)b * bb;
-            if ((b & 1) == 0)
-            {
-                // Two blocks are at most 48 bytes: one prefetch per row every two blocks covers every line.
-                Sse.Prefetch0(w0 + o + ahead);
-                Sse.Prefetch0(w1 + o + ahead);
-                Sse.Prefetch0(w2 + o + ahead);
-                Sse.Prefetch0(w3 + o + ahead);
-            }
-            var av = Vector256.Load(a.Qs + b * 32);
-            var d = BlockUnpack.F16x4(w0 + o + T.ScaleOffset, rowBytes);
-            corr = Vector128.FusedMultiplyAdd(Correction4(w0 + o, rowBytes, d), Vector128.Create(a.SumsScaled[b]), corr);
-            var scale = (d * Vector128.Create(a.D[b])).ToVector256Unsafe();
-            acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w0 + o), av)), Lane(scale, 0), acc0);
-            acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w1 + o), av)), Lane(scale, 1), acc1);
-            acc2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w2 + o), av)), Lane(scale, 2), acc2);
-            acc3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(DotBytes(T.Unpack(w3 + o), av)), Lane(scale, 3), acc3);
-        }
-        (Vector128.Create(Vector256.Sum(acc0), Vector256.Sum(acc1), Vector256.Sum(acc2), Vector256.Sum(acc3)) + corr).Store(output);
+        output[0] = Dot(w, a, n);
+        output[1] = Dot(w + rowBytes, a, n);
+        output[2] = Dot(w + 2 * rowBytes, a, n);
+        output[3] = Dot(w + 3 * rowBytes, a, n);
     }
 
     /// <summary>

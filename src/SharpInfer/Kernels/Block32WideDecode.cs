@@ -5,14 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace SharpInfer.Kernels;
 
 /// <summary>
-/// Decode (four rows × one activation row) for the nibble-packed 32-element formats (Q4_0, Q4_1) with
-/// AVX-512 VBMI, in steps of four blocks per row. The four-row kernel of <see cref="Block32Kernels{T}"/> spends most
-/// of its time per block on bookkeeping, not on the product: widening four f16 scales in software (no F16C in .NET),
-/// a float conversion, a lane permute and a multiply-add for every row and block. Here one <c>vpermi2b</c> per row
-/// gathers the four blocks' 64 nibble bytes from two overlapping loads, two <c>vpmaddubsw</c> and one <c>vpmaddwd</c>
-/// give the row's integer sums, the four rows' sums are folded into one vector of (block, row) lanes, and the sixteen
-/// scales of the step are gathered and widened together: one conversion and a few multiply-adds per sixteen
-/// row-blocks. Blocks past the last whole step go through <see cref="Block32Kernels{T}.Dot4Rows"/>.
+/// Decode (one weight row × one activation row) for the nibble-packed 32-element formats (Q4_0, Q4_1) with AVX-512
+/// VBMI, sixteen blocks per iteration. The per-block kernel of <see cref="Block32Kernels{T}"/> spends most of its time
+/// on bookkeeping, not on the product: widening an f16 scale in software (no F16C in .NET), a float conversion and a
+/// multiply-add for every block. Here the row is read in steps of four blocks: one <c>vpermi2b</c> gathers a step's 64
+/// nibble bytes from two overlapping loads, two <c>vpmaddubsw</c> and one <c>vpmaddwd</c> give its integer sums, four
+/// steps' sums fold into one vector of (block, step) lanes, and the sixteen scales are gathered from the same loads and
+/// widened together: one conversion and a few multiply-adds per sixteen blocks. Blocks past the last whole run go
+/// through <see cref="Block32Kernels{T}.Dot"/>.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
@@ -25,7 +25,7 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
     /// <summary>vpermi2b indices: the 16 value bytes of each of the step's blocks, in block order.</summary>
     private static readonly Vector512<byte> ValueIndex = BuildValueIndex();
 
-    /// <summary>vpermi2b indices of the scales (and minimums): rows 0 and 1 into words 4j, 4j+1; rows 2 and 3 into 4j+2, 4j+3.</summary>
+    /// <summary>vpermi2b indices of the scales (and minimums) of four steps: steps 0 and 1 into words 4j, 4j+1; 2 and 3 into 4j+2, 4j+3.</summary>
     private static readonly Vector512<byte> ScaleIndexLow = BuildScaleIndex(T.ScaleOffset, 0);
     private static readonly Vector512<byte> ScaleIndexHigh = BuildScaleIndex(T.ScaleOffset, 2);
     private static readonly Vector512<byte> MinIndexLow = BuildScaleIndex(Math.Max(0, T.MinOffset), 0);
@@ -54,7 +54,7 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
 
     private static Vector512<byte> BuildScaleIndex(int offset, int firstRow)
     {
-        // Word 4j + r of the result: the f16 at block j of row r; rows firstRow and firstRow+1 come from the two
+        // Word 4j + r of the result: the f16 at block j of step r; steps firstRow and firstRow+1 come from the two
         // operands (index bit 6 picks the second); the other words repeat byte 0 and are masked away by the caller.
         var index = new byte[64];
         for (int j = 0; j < StepBlocks; j++)
@@ -70,20 +70,20 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
         return Vector512.Create(index);
     }
 
-    /// <summary>The step's sixteen f16 values at one offset, as floats in (block, row) order: lane 4j + r.</summary>
+    /// <summary>Four steps' sixteen f16 values at one offset, as floats in (block, step) order: lane 4j + r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Gather16(Vector512<byte> r0, Vector512<byte> r1, Vector512<byte> r2, Vector512<byte> r3,
         Vector512<byte> indexLow, Vector512<byte> indexHigh)
     {
         var low = Avx512Vbmi.PermuteVar64x8x2(r0, indexLow, r1).AsUInt16();
         var high = Avx512Vbmi.PermuteVar64x8x2(r2, indexHigh, r3).AsUInt16();
-        // Words 4j+0, 4j+1 from the first pair, 4j+2, 4j+3 from the second.
+        // Words 4j+0, 4j+1 from the first pair of steps, 4j+2, 4j+3 from the second.
         var words = Vector512.ConditionalSelect(Vector512.Create(0u, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu,
             0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu).AsUInt16(), high, low);
         return HalfVector.F16ToSingle(words.GetLower());
     }
 
-    /// <summary>One row's integer sums over the step: lanes 4j…4j+3 hold partial sums of block j.</summary>
+    /// <summary>One step's integer sums: lanes 4j…4j+3 hold partial sums of block j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> RowSums(Vector512<byte> first, Vector512<byte> second, Vector512<sbyte> low, Vector512<sbyte> high)
     {
@@ -96,61 +96,74 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
         return Avx512BW.MultiplyAddAdjacent(pairs, Vector512.Create((short)1));
     }
 
-    /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) × one activation row.</summary>
-    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
+    /// <summary>Blocks per iteration: four steps.</summary>
+    private const int RunBlocks = 4 * StepBlocks;
+
+    /// <summary>One row × one activation row, read front to back as one stream.</summary>
+    public static float Dot(byte* w, Q8Row a, int n)
     {
-        int nb = n / 32, steps = nb / StepBlocks, stepBytes = StepBlocks * T.BlockBytes, second = SecondLoad;
-        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
-        long ahead = 4 * rowBytes;
+        int nb = n / 32, runs = nb / RunBlocks, stepBytes = StepBlocks * T.BlockBytes, second = SecondLoad;
         var acc = Vector512<float>.Zero;
-        // Lane 4j + r of a step's per-block activation values: block j for every row.
-        var spread = Vector512.Create(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-        for (int s = 0; s < steps; s++)
+        // Lane 4j + k: block j of step k, i.e. block 4k + j of the run.
+        var transpose = Vector512.Create(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        for (int run = 0; run < runs; run++)
         {
-            long o = (long)s * stepBytes;
-            Sse.Prefetch0(w0 + o + ahead);
-            Sse.Prefetch0(w1 + o + ahead);
-            Sse.Prefetch0(w2 + o + ahead);
-            Sse.Prefetch0(w3 + o + ahead);
-            Sse.Prefetch0(w0 + o + ahead + 64);
-            Sse.Prefetch0(w1 + o + ahead + 64);
-            Sse.Prefetch0(w2 + o + ahead + 64);
-            Sse.Prefetch0(w3 + o + ahead + 64);
-            var f0 = Vector512.Load(w0 + o);
-            var f1 = Vector512.Load(w1 + o);
-            var f2 = Vector512.Load(w2 + o);
-            var f3 = Vector512.Load(w3 + o);
-            // Activations of the step: [b0 lo, b0 hi, b1 lo, b1 hi] and [b2 …, b3 …] regrouped into the low and
-            // high halves of the four blocks, matching the order the values are gathered in.
-            var m0 = Vector512.Load((int*)(a.Qs + s * 128));
-            var m1 = Vector512.Load((int*)(a.Qs + s * 128 + 64));
-            var low = Avx512F.Shuffle4x128(m0, m1, 0x88).AsSByte();
-            var high = Avx512F.Shuffle4x128(m0, m1, 0xDD).AsSByte();
+            byte* p = w + (long)run * RunBlocks * T.BlockBytes;
+            // A run is at most 320 bytes: five lines, fetched a fixed distance ahead in the same stream.
+            byte* ahead = p + DecodePrefetch.Distance;
+            Sse.Prefetch0(ahead);
+            Sse.Prefetch0(ahead + 64);
+            Sse.Prefetch0(ahead + 128);
+            Sse.Prefetch0(ahead + 192);
+            Sse.Prefetch0(ahead + 256);
+            var f0 = Vector512.Load(p);
+            var f1 = Vector512.Load(p + stepBytes);
+            var f2 = Vector512.Load(p + 2 * stepBytes);
+            var f3 = Vector512.Load(p + 3 * stepBytes);
+            sbyte* q = a.Qs + run * RunBlocks * 32;
             var sums = LaneFolds.Quads(
-                RowSums(f0, Vector512.Load(w0 + o + second), low, high),
-                RowSums(f1, Vector512.Load(w1 + o + second), low, high),
-                RowSums(f2, Vector512.Load(w2 + o + second), low, high),
-                RowSums(f3, Vector512.Load(w3 + o + second), low, high));
+                StepSums(f0, Vector512.Load(p + second), q),
+                StepSums(f1, Vector512.Load(p + stepBytes + second), q + 128),
+                StepSums(f2, Vector512.Load(p + 2 * stepBytes + second), q + 256),
+                StepSums(f3, Vector512.Load(p + 3 * stepBytes + second), q + 384));
             var d = Gather16(f0, f1, f2, f3, ScaleIndexLow, ScaleIndexHigh);
-            var da = Avx512F.PermuteVar16x32(Vector128.Load(a.D + s * StepBlocks).ToVector256Unsafe().ToVector512Unsafe(), spread);
-            var ss = Avx512F.PermuteVar16x32(Vector128.Load(a.SumsScaled + s * StepBlocks).ToVector256Unsafe().ToVector512Unsafe(), spread);
-            // Row r, block j: d·(da·Σ u·q) + (m − offset·d)·ss = d·(da·Σ u·q − offset·ss) + m·ss.
+            var da = Avx512F.PermuteVar16x32(Vector512.Load(a.D + run * RunBlocks), transpose);
+            var ss = Avx512F.PermuteVar16x32(Vector512.Load(a.SumsScaled + run * RunBlocks), transpose);
+            // Per block: d·(da·Σ u·q) + (m − offset·d)·ss = d·(da·Σ u·q − offset·ss) + m·ss.
             var perBlock = T.Offset == 0 ? Vector512.ConvertToSingle(sums) * da
                 : Vector512.FusedMultiplyAdd(ss, Vector512.Create((float)-T.Offset), Vector512.ConvertToSingle(sums) * da);
             acc = Vector512.FusedMultiplyAdd(d, perBlock, acc);
             if (T.MinOffset >= 0) acc = Vector512.FusedMultiplyAdd(Gather16(f0, f1, f2, f3, MinIndexLow, MinIndexHigh), ss, acc);
         }
-        // Lanes 4j + r: add the four blocks of each row.
-        var rows = acc.GetLower() + acc.GetUpper();
-        var result = rows.GetLower() + rows.GetUpper();
-        int done = steps * StepBlocks;
+        float result = Vector512.Sum(acc);
+        int done = runs * RunBlocks;
         if (done < nb)
         {
-            float* tail = stackalloc float[4];
             var rest = new Q8Row { Qs = a.Qs + done * 32, D = a.D + done, Sums = a.Sums + done, SumsScaled = a.SumsScaled + done };
-            Block32Kernels<T>.Dot4Rows(w + (long)done * T.BlockBytes, rowBytes, rest, n - done * 32, tail);
-            result += Vector128.Load(tail);
+            result += Block32Kernels<T>.Dot(w + (long)done * T.BlockBytes, rest, n - done * 32);
         }
-        result.Store(output);
+        return result;
+    }
+
+    /// <summary>Four consecutive rows × one activation row, one after the other (see <see cref="DecodePrefetch"/>).</summary>
+    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
+    {
+        output[0] = Dot(w, a, n);
+        output[1] = Dot(w + rowBytes, a, n);
+        output[2] = Dot(w + 2 * rowBytes, a, n);
+        output[3] = Dot(w + 3 * rowBytes, a, n);
+    }
+
+    /// <summary>
+    /// One step's integer sums from its values and the activations at <paramref name="q"/>: [b0 lo, b0 hi, b1 lo,
+    /// b1 hi] and [b2 …, b3 …] regrouped into the low and high halves of the four blocks, the order the values are
+    /// gathered in.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> StepSums(Vector512<byte> first, Vector512<byte> second, sbyte* q)
+    {
+        var m0 = Vector512.Load((int*)q);
+        var m1 = Vector512.Load((int*)(q + 64));
+        return RowSums(first, second, Avx512F.Shuffle4x128(m0, m1, 0x88).AsSByte(), Avx512F.Shuffle4x128(m0, m1, 0xDD).AsSByte());
     }
 }

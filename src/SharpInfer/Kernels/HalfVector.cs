@@ -36,8 +36,9 @@ public static class HalfVector
     public static Vector512<float> F16ToSingle(Vector256<ushort> h) =>
         FromBits(Widen(h));
 
+    /// <summary>Eight f16 bit patterns in the low halves of the lanes (the high halves are ignored) → eight floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> FromBits(Vector256<uint> h)
+    internal static Vector256<float> FromBits(Vector256<uint> h)
     {
         var em = h & Vector256.Create(0x7FFFu);
         var sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16);

@@ -178,9 +178,9 @@ public static unsafe partial class KernelSelfCheck
     private static IEnumerable<int> Lengths(int blocks, bool super)
     {
         for (int nb = 1; nb <= blocks; nb++) yield return nb;
-        // Beyond one step of the four-block decode kernels (two whole steps, and three with a tail of one block) and,
-        // for super-blocks, of the paired and panel loops.
-        foreach (int longer in super ? [9, 19] : (int[])[8, 13])
+        // Beyond one iteration of the decode loops (eight blocks, and sixteen for the AVX-512 VBMI runs: one, two with a
+        // tail) and, for super-blocks, of the paired and panel loops.
+        foreach (int longer in super ? [9, 19] : (int[])[8, 13, 16, 35])
         {
             if (blocks < longer) yield return longer;
         }

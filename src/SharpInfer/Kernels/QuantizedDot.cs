@@ -97,7 +97,7 @@ public static unsafe partial class QuantizedDot
 
     private static Kernels Legacy<T>() where T : struct, IBlock32 => new()
     {
-        Dot = &Block32Kernels<T>.Dot,
+        Dot = Block32WideDecode<T>.IsSupported ? &Block32WideDecode<T>.Dot : &Block32Kernels<T>.Dot,
         Dot4 = Block32WideDecode<T>.IsSupported ? &Block32WideDecode<T>.Dot4Rows : &Block32Kernels<T>.Dot4Rows,
         Tile4x4 = &Block32Kernels<T>.Tile4x4,
         // The panels multiply unsigned weights with vpdpbusd, which only AVX-VNNI has without saturation.
