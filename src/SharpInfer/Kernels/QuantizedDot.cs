@@ -88,7 +88,9 @@ public static unsafe partial class QuantizedDot
             GgmlType.IQ4_NL => Legacy<IQ4_NLBlock>(),
             GgmlType.Q2_K => Super<Q2_KBlock>(),
             GgmlType.Q3_K => Super<Q3_KBlock>(),
-            GgmlType.Q4_K => Super<Q4_KBlock>(),
+            GgmlType.Q4_K => Q4KWideDecode.IsSupported
+                ? Super<Q4_KBlock>() with { Dot = &Q4KWideDecode.Dot, Dot4 = &Q4KWideDecode.Dot4Rows }
+                : Super<Q4_KBlock>(),
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => Super<Q6_KBlock>(),
             _ => throw new NotSupportedException($"no quantized dot product for {type}"),
