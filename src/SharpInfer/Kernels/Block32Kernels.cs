@@ -100,15 +100,6 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         return Vector256.Sum((acc0 + acc1) + (acc2 + acc3)) + Vector256.Sum(corr) + tail;
     }
 
-    /// <summary>Four consecutive rows (<paramref name="rowBytes"/> apart) × one activation row, one after the other (see <see cref="DecodePrefetch"/>).</summary>
-    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
-    {
-        output[0] = Dot(w, a, n);
-        output[1] = Dot(w + rowBytes, a, n);
-        output[2] = Dot(w + 2 * rowBytes, a, n);
-        output[3] = Dot(w + 3 * rowBytes, a, n);
-    }
-
     /// <summary>
     /// Four rows × four activation rows: each weight block is unpacked once and used four times.
     /// <paramref name="output"/>[t·<paramref name="outputStride"/> + r] receives row r against activation t.

@@ -145,15 +145,6 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
         return result;
     }
 
-    /// <summary>Four consecutive rows × one activation row, one after the other (see <see cref="DecodePrefetch"/>).</summary>
-    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
-    {
-        output[0] = Dot(w, a, n);
-        output[1] = Dot(w + rowBytes, a, n);
-        output[2] = Dot(w + 2 * rowBytes, a, n);
-        output[3] = Dot(w + 3 * rowBytes, a, n);
-    }
-
     /// <summary>
     /// One step's integer sums from its values and the activations at <paramref name="q"/>: [b0 lo, b0 hi, b1 lo,
     /// b1 hi] and [b2 …, b3 …] regrouped into the low and high halves of the four blocks, the order the values are

@@ -71,15 +71,6 @@ internal static unsafe class Q4KWideDecode
         return Vector512.Sum(acc) - Vector256.Sum(mins);
     }
 
-    /// <summary>Four consecutive rows × one activation row, one after the other.</summary>
-    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
-    {
-        output[0] = Dot(w, a, n);
-        output[1] = Dot(w + rowBytes, a, n);
-        output[2] = Dot(w + 2 * rowBytes, a, n);
-        output[3] = Dot(w + 3 * rowBytes, a, n);
-    }
-
     /// <summary>Two chunks' nibbles × their activations, each chunk's word pairs times its scale: sixteen int32 partial sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Chunks(Vector512<byte> nibbles, Vector512<long> activations, Vector512<short> scales, Vector512<short> index) =>

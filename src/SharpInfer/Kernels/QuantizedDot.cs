@@ -89,7 +89,7 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q2_K => Super<Q2_KBlock>(),
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => Q4KWideDecode.IsSupported
-                ? Super<Q4_KBlock>() with { Dot = &Q4KWideDecode.Dot, Dot4 = &Q4KWideDecode.Dot4Rows }
+                ? Super<Q4_KBlock>() with { Dot = &Q4KWideDecode.Dot, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
                 : Super<Q4_KBlock>(),
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => Super<Q6_KBlock>(),
@@ -100,7 +100,7 @@ public static unsafe partial class QuantizedDot
     private static Kernels Legacy<T>() where T : struct, IBlock32 => new()
     {
         Dot = Block32WideDecode<T>.IsSupported ? &Block32WideDecode<T>.Dot : &Block32Kernels<T>.Dot,
-        Dot4 = Block32WideDecode<T>.IsSupported ? &Block32WideDecode<T>.Dot4Rows : &Block32Kernels<T>.Dot4Rows,
+        Dot4 = Block32WideDecode<T>.IsSupported ? &RowTiles<Block32WideRow<T>>.Dot4Rows : &RowTiles<Block32Row<T>>.Dot4Rows,
         Tile4x4 = &Block32Kernels<T>.Tile4x4,
         // The panels multiply unsigned weights with vpdpbusd, which only AVX-VNNI has without saturation.
         PanelPack = AvxVnni.IsSupported ? &Block32Panels<T>.Pack : null,
@@ -141,8 +141,8 @@ public static unsafe partial class QuantizedDot
     private static Kernels Scalar<T>() where T : struct, IRowDot => new()
     {
         Dot = &T.Dot,
-        Dot4 = &ScalarTiles<T>.Dot4Rows,
-        Tile4x4 = &ScalarTiles<T>.Tile4x4,
+        Dot4 = &RowTiles<T>.Dot4Rows,
+        Tile4x4 = &RowTiles<T>.Tile4x4,
     };
 
     /// <summary>The scalar reference dot product for a weight type.</summary>

@@ -6,8 +6,11 @@ internal unsafe interface IRowDot
     static abstract float Dot(byte* w, Q8Row a, int n);
 }
 
-/// <summary>Four-row and four-by-four shapes built from a row dot product, for the scalar reference kernels.</summary>
-internal static unsafe class ScalarTiles<T> where T : struct, IRowDot
+/// <summary>
+/// Four-row and four-by-four shapes built from a row dot product: the scalar reference kernels' tiles, and the decode
+/// kernels' four rows, which read one row after the other (see <see cref="DecodePrefetch"/>).
+/// </summary>
+internal static unsafe class RowTiles<T> where T : struct, IRowDot
 {
     public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
     {
@@ -34,3 +37,21 @@ internal unsafe struct ScalarQ3_K : IRowDot { public static float Dot(byte* w, Q
 internal unsafe struct ScalarQ4_K : IRowDot { public static float Dot(byte* w, Q8Row a, int n) => QuantizedDot.Q4_KScalar(w, a, n); }
 internal unsafe struct ScalarQ5_K : IRowDot { public static float Dot(byte* w, Q8Row a, int n) => QuantizedDot.Q5_KScalar(w, a, n); }
 internal unsafe struct ScalarQ6_K : IRowDot { public static float Dot(byte* w, Q8Row a, int n) => QuantizedDot.Q6_KScalar(w, a, n); }
+
+/// <summary>The SIMD row kernels as <see cref="IRowDot"/> types, for <see cref="RowTiles{T}.Dot4Rows"/>.</summary>
+internal unsafe struct Block32Row<T> : IRowDot where T : struct, IBlock32
+{
+    public static float Dot(byte* w, Q8Row a, int n) => Block32Kernels<T>.Dot(w, a, n);
+}
+
+/// <inheritdoc cref="Block32Row{T}"/>
+internal unsafe struct Block32WideRow<T> : IRowDot where T : struct, IBlock32
+{
+    public static float Dot(byte* w, Q8Row a, int n) => Block32WideDecode<T>.Dot(w, a, n);
+}
+
+/// <inheritdoc cref="Block32Row{T}"/>
+internal unsafe struct Q4KWideRow : IRowDot
+{
+    public static float Dot(byte* w, Q8Row a, int n) => Q4KWideDecode.Dot(w, a, n);
+}
