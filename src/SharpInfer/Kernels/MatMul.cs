@@ -172,6 +172,28 @@ public sealed unsafe class MatMul : IDisposable
     /// <summary>y[t·Rows + r] = Σ_c W[r, c]·x[t, c] for every token t.</summary>
     public void Multiply(ComputePool pool, in MatrixView w, in PreparedActivations a, float* y)
     {
+        var group = new GroupJob();
+        group.Add(CreateJob(pool, w, a, y));
+        Run(pool, ref group);
+    }
+
+    /// <summary>
+    /// Several products of the same activations (such as the query, key and value projections) as one job: in decode
+    /// their rows form one range that the threads share, so no thread waits at the end of each matrix and the small
+    /// ones do not run on their own. Up to <see cref="GroupJob.Capacity"/> matrices; <paramref name="outputs"/> holds
+    /// each result's address.
+    /// </summary>
+    public void Multiply(ComputePool pool, ReadOnlySpan<MatrixView> weights, in PreparedActivations a, ReadOnlySpan<nint> outputs)
+    {
+        if (weights.Length != outputs.Length) throw new ArgumentException($"{weights.Length} matrices but {outputs.Length} outputs");
+        if (weights.Length > GroupJob.Capacity) throw new ArgumentException($"at most {GroupJob.Capacity} matrices per group, got {weights.Length}");
+        var group = new GroupJob();
+        for (int i = 0; i < weights.Length; i++) group.Add(CreateJob(pool, weights[i], a, (float*)outputs[i]));
+        Run(pool, ref group);
+    }
+
+    private MultiplyJob CreateJob(ComputePool pool, in MatrixView w, in PreparedActivations a, float* y)
+    {
         if (w.Columns != a.Columns) throw new ArgumentException($"{w.Name}: {w.Columns} columns against activations of {a.Columns}");
         bool quantized = QuantizedDot.IsQuantizedPath(w.Type);
         bool super = QuantizedDot.UsesSuperBlocks(w.Type);
@@ -202,8 +224,73 @@ public sealed unsafe class MatMul : IDisposable
         job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
         job.UsePanels = quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : 4);
-        int chunks = (w.Rows + job.RowsPerChunk - 1) / job.RowsPerChunk;
-        pool.For(chunks, &MultiplyChunk, &job);
+        return job;
+    }
+
+    private static void Run(ComputePool pool, ref GroupJob group)
+    {
+        bool panels = false;
+        for (int i = 0; i < group.Count; i++) panels |= group[i].UsePanels;
+        if (panels)
+        {
+            // Prefill: each matrix on its own, in chunks of whole panels handed out in order.
+            for (int i = 0; i < group.Count; i++)
+            {
+                ref var job = ref group[i];
+                int chunks = (job.Rows + job.RowsPerChunk - 1) / job.RowsPerChunk;
+                fixed (MultiplyJob* p = &job) pool.For(chunks, &MultiplyChunk, p);
+            }
+            return;
+        }
+        // Decode and short batches: the matrices' row quads as one range, handed out largest first. Consecutive quads
+        // are consecutive rows, so a thread's range is one stream for the row kernels' prefetch.
+        fixed (GroupJob* g = &group) pool.ForRanges(group.Quads, &MultiplyQuads, g, MinQuadsPerRange);
+    }
+
+    /// <summary>The shortest range of row quads a thread takes (the last ones of a job).</summary>
+    private const int MinQuadsPerRange = 4;
+
+    /// <summary>Up to four products sharing activations, their row quads numbered one after the other.</summary>
+    private struct GroupJob
+    {
+        public const int Capacity = 4;
+        private JobArray _jobs;
+        private fixed int _firstQuad[Capacity + 1];
+        public int Count;
+
+        public int Quads => _firstQuad[Count];
+
+        [System.Diagnostics.CodeAnalysis.UnscopedRef]
+        public ref MultiplyJob this[int i] => ref _jobs[i];
+
+        public int FirstQuad(int i) => _firstQuad[i];
+
+        public void Add(in MultiplyJob job)
+        {
+            this[Count] = job;
+            _firstQuad[Count + 1] = _firstQuad[Count] + (job.Rows + 3) / 4;
+            Count++;
+        }
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(GroupJob.Capacity)]
+    private struct JobArray
+    {
+        private MultiplyJob _first;
+    }
+
+    private static void MultiplyQuads(void* context, int start, int end, int thread)
+    {
+        ref var group = ref *(GroupJob*)context;
+        for (int i = 0; i < group.Count; i++)
+        {
+            int first = Math.Max(start, group.FirstQuad(i)), last = Math.Min(end, group.FirstQuad(i + 1));
+            if (first >= last) continue;
+            ref var job = ref group[i];
+            int firstRow = (first - group.FirstQuad(i)) * 4, lastRow = Math.Min(job.Rows, (last - group.FirstQuad(i)) * 4);
+            if (job.Quantized) QuantizedChunk(ref job, firstRow, lastRow);
+            else FloatChunk(ref job, firstRow, lastRow, thread);
+        }
     }
 
     /// <summary>Single-use convenience: prepares the activations for this matrix and multiplies.</summary>

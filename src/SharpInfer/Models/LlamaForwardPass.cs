@@ -163,9 +163,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             types[1] = w.Key.Type;
             types[2] = w.Value.Type;
             var act = _matmul.Prepare(_pool, _xn.Pointer, n, d, types);
-            _matmul.Multiply(_pool, w.Query, act, _q.Pointer);
-            _matmul.Multiply(_pool, w.Key, act, _k.Pointer);
-            _matmul.Multiply(_pool, w.Value, act, _v.Pointer);
+            _matmul.Multiply(_pool, [w.Query, w.Key, w.Value], act, [(nint)_q.Pointer, (nint)_k.Pointer, (nint)_v.Pointer]);
             AddBias(_q.Pointer, w.QueryBias, n, w.Query.Rows);
             AddBias(_k.Pointer, w.KeyBias, n, w.Key.Rows);
             AddBias(_v.Pointer, w.ValueBias, n, w.Value.Rows);
@@ -185,8 +183,7 @@ public sealed unsafe class LlamaForwardPass : IDisposable
             types[0] = w.Gate.Type;
             types[1] = w.Up.Type;
             var ffAct = _matmul.Prepare(_pool, _xn.Pointer, n, d, types[..2]);
-            _matmul.Multiply(_pool, w.Gate, ffAct, _gate.Pointer);
-            _matmul.Multiply(_pool, w.Up, ffAct, _up.Pointer);
+            _matmul.Multiply(_pool, [w.Gate, w.Up], ffAct, [(nint)_gate.Pointer, (nint)_up.Pointer]);
             Phase(6);
             Parallel(Operation.SwiGlu, n);
             Phase(7);

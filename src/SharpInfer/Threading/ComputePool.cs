@@ -24,6 +24,7 @@ public sealed unsafe class ComputePool : IDisposable
     private volatile bool _disposed;
 
     private delegate*<void*, int, int, void> _body;
+    private delegate*<void*, int, int, int, void> _rangeBody;
     private void* _context;
     private int _count;
     private int _grain;
@@ -64,7 +65,33 @@ public sealed unsafe class ComputePool : IDisposable
             for (int i = 0; i < count; i++) body(context, i, 0);
             return;
         }
+        Run(count, body, null, context, grain);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(context, start, end, threadIndex) over ranges that cover [0, count) once, handed
+    /// out largest first: each grab takes half of what remains divided among the threads (at least
+    /// <paramref name="minGrain"/>). A thread streams through a long contiguous range, and the last ranges are short,
+    /// so no thread waits long for another at the end (guided self-scheduling). Returns when all are done; the first
+    /// exception is rethrown. Not reentrant.
+    /// </summary>
+    public void ForRanges(int count, delegate*<void*, int, int, int, void> body, void* context, int minGrain = 1)
+    {
+        if (count <= 0) return;
+        if (minGrain < 1) minGrain = 1;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_workers.Length == 0 || count <= minGrain)
+        {
+            body(context, 0, count, 0);
+            return;
+        }
+        Run(count, null, body, context, minGrain);
+    }
+
+    private void Run(int count, delegate*<void*, int, int, void> body, delegate*<void*, int, int, int, void> rangeBody, void* context, int grain)
+    {
         _body = body;
+        _rangeBody = rangeBody;
         _context = context;
         _count = count;
         _grain = grain;
@@ -108,6 +135,19 @@ public sealed unsafe class ComputePool : IDisposable
     {
         try
         {
+            if (_rangeBody != null)
+            {
+                int share = 2 * ThreadCount;
+                while (true)
+                {
+                    // The size comes from a possibly stale read; the claim itself is atomic, so ranges never overlap.
+                    int size = Math.Max(_grain, (_count - Volatile.Read(ref _next)) / share);
+                    int start = Interlocked.Add(ref _next, size) - size;
+                    if (start >= _count) break;
+                    _rangeBody(_context, start, Math.Min(start + size, _count), thread);
+                }
+                return;
+            }
             while (true)
             {
                 int start = Interlocked.Add(ref _next, _grain) - _grain;

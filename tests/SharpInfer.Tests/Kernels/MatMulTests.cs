@@ -13,14 +13,15 @@ public unsafe class MatMulTests
     ];
 
     /// <summary>
-    /// Every weight type × token counts that take each path of <see cref="MatMul"/>: four-row decode and 4×4 tiles (5),
+    /// Every weight type × token counts that take each path of <see cref="MatMul"/>: decode over guided row ranges (1),
+    /// four-row decode and 4×4 tiles (5),
     /// exactly one 4×8 tile (8), tiles at later token quads plus a 4×4 and a single remainder (21), prefill panels with a
     /// short last quad (45), and more tokens than one L2 token block (70).
     /// </summary>
     public static TheoryData<GgmlType, int> TypesAndTokens()
     {
         var data = new TheoryData<GgmlType, int>();
-        foreach (var type in Types) foreach (int tokens in new[] { 5, 8, 21, 45, 70 }) data.Add(type, tokens);
+        foreach (var type in Types) foreach (int tokens in new[] { 1, 5, 8, 21, 45, 70 }) data.Add(type, tokens);
         return data;
     }
 
@@ -63,6 +64,72 @@ public unsafe class MatMulTests
                     Assert.True(Math.Abs(y[t * rows + row] - exact) <= tolerance + 1e-6, $"{type} token {t} row {row}: {y[t * rows + row]} vs {exact}");
                 }
             }
+        }
+    }
+
+    private static byte[] RandomMatrix(GgmlType type, int rows, int cols, Random r)
+    {
+        var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        long rowBytes = GgmlTypeInfo.RowBytes(type, cols);
+        var packed = new byte[rowBytes * rows];
+        for (int row = 0; row < rows; row++) Quantize.Row(type, w.AsSpan(row * cols, cols), packed.AsSpan((int)(row * rowBytes)));
+        return packed;
+    }
+
+    /// <summary>
+    /// A group of products over shared activations (mixed types, row counts that are not multiples of four, so ranges
+    /// cross from one matrix into the next mid-quad) gives the very numbers of the products run one by one, for decode
+    /// and for a prefill-sized batch.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(48)]
+    public void AGroupEqualsItsProductsOneByOne(int tokens)
+    {
+        const int cols = 512;
+        var r = new Random(tokens);
+        (GgmlType Type, int Rows)[] shapes = [(GgmlType.Q4_0, 37), (GgmlType.Q4_K, 13), (GgmlType.Q6_K, 9), (GgmlType.F16, 6)];
+        var matrices = shapes.Select(s => RandomMatrix(s.Type, s.Rows, cols, r)).ToArray();
+        var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var grouped = shapes.Select(s => new float[tokens * s.Rows]).ToArray();
+        var single = shapes.Select(s => new float[tokens * s.Rows]).ToArray();
+        using var pool = new ComputePool(2);
+        using var mm = new MatMul(tokens, cols, pool.ThreadCount);
+        var handles = matrices.Select(m => System.Runtime.InteropServices.GCHandle.Alloc(m, System.Runtime.InteropServices.GCHandleType.Pinned))
+            .Concat(grouped.Concat(single).Select(o => System.Runtime.InteropServices.GCHandle.Alloc(o, System.Runtime.InteropServices.GCHandleType.Pinned))).ToArray();
+        try
+        {
+            var views = shapes.Select((s, i) => new MatrixView((byte*)handles[i].AddrOfPinnedObject(), s.Type, s.Rows, cols, $"w{i}")).ToArray();
+            fixed (float* xp = x)
+            {
+                var a = mm.Prepare(pool, xp, tokens, cols, shapes.Select(s => s.Type).ToArray());
+                mm.Multiply(pool, views, a, shapes.Select((_, i) => handles[shapes.Length + i].AddrOfPinnedObject()).ToArray());
+                for (int i = 0; i < shapes.Length; i++) mm.Multiply(pool, views[i], a, (float*)handles[2 * shapes.Length + i].AddrOfPinnedObject());
+            }
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
+        for (int i = 0; i < shapes.Length; i++) Assert.Equal(single[i], grouped[i]);
+        Assert.Contains(grouped[0], v => v != 0);
+    }
+
+    [Fact]
+    public void AGroupRejectsMismatchedOutputs()
+    {
+        using var pool = new ComputePool(1);
+        using var mm = new MatMul(1, 32, 1);
+        var x = new float[32];
+        var w = RandomMatrix(GgmlType.Q8_0, 4, 32, new Random(1));
+        fixed (float* xp = x)
+        fixed (byte* wp = w)
+        {
+            var view = new MatrixView(wp, GgmlType.Q8_0, 4, 32, "w");
+            var a = mm.Prepare(pool, xp, 1, 32, [GgmlType.Q8_0]);
+            var e = Assert.Throws<ArgumentException>(() => mm.Multiply(pool, [view, view], a, [(nint)0]));
+            Assert.Contains("2 matrices but 1 outputs", e.Message);
         }
     }
 }
