@@ -35,10 +35,11 @@ public readonly unsafe struct PreparedActivations
 
 /// <summary>
 /// Matrix products y = x·Wᵀ with W in its stored format. Quantized W: the activations are quantized to 8 bits once
-/// (in the layouts the weight formats need) and the product runs on integer kernels — four weight rows at a time
-/// for decode (four independent memory streams), four-by-four tiles for prefill, with tokens processed in blocks
-/// that stay in L2 while the weight rows of a chunk stream past. f32/f16/bf16 W use f32 activations. Rows are split
-/// over the compute pool in chunks of whole row quads.
+/// (in the layouts the weight formats need) and the product runs on integer kernels — for decode row after row
+/// (one prefetched stream per thread, see <see cref="DecodePrefetch"/>), for a few tokens four-by-four and
+/// four-by-eight register tiles, for prefill packed panels, with tokens processed in blocks that stay in L2 while the
+/// weight rows stream past. f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
+/// are handed to the compute pool as guided ranges of row quads; prefill hands out whole panels.
 /// </summary>
 public sealed unsafe class MatMul : IDisposable
 {
