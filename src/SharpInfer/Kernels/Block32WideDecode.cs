@@ -52,16 +52,16 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
         return Vector512.Create(index);
     }
 
-    private static Vector512<byte> BuildScaleIndex(int offset, int firstRow)
+    private static Vector512<byte> BuildScaleIndex(int offset, int firstStep)
     {
-        // Word 4j + r of the result: the f16 at block j of step r; steps firstRow and firstRow+1 come from the two
+        // Word 4j + r of the result: the f16 at block j of step r; steps firstStep and firstStep+1 come from the two
         // operands (index bit 6 picks the second); the other words repeat byte 0 and are masked away by the caller.
         var index = new byte[64];
         for (int j = 0; j < StepBlocks; j++)
         {
             for (int r = 0; r < 2; r++)
             {
-                int word = 4 * j + firstRow + r;
+                int word = 4 * j + firstStep + r;
                 int source = j * T.BlockBytes + offset + (r == 1 ? 64 : 0);
                 index[2 * word] = (byte)source;
                 index[2 * word + 1] = (byte)(source + 1);
@@ -72,20 +72,20 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
 
     /// <summary>Four steps' sixteen f16 values at one offset, as floats in (block, step) order: lane 4j + r.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Gather16(Vector512<byte> r0, Vector512<byte> r1, Vector512<byte> r2, Vector512<byte> r3,
+    private static Vector512<float> Gather16(Vector512<byte> s0, Vector512<byte> s1, Vector512<byte> s2, Vector512<byte> s3,
         Vector512<byte> indexLow, Vector512<byte> indexHigh)
     {
-        var low = Avx512Vbmi.PermuteVar64x8x2(r0, indexLow, r1).AsUInt16();
-        var high = Avx512Vbmi.PermuteVar64x8x2(r2, indexHigh, r3).AsUInt16();
+        var low = Avx512Vbmi.PermuteVar64x8x2(s0, indexLow, s1).AsUInt16();
+        var high = Avx512Vbmi.PermuteVar64x8x2(s2, indexHigh, s3).AsUInt16();
         // Words 4j+0, 4j+1 from the first pair of steps, 4j+2, 4j+3 from the second.
         var words = Vector512.ConditionalSelect(Vector512.Create(0u, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu,
             0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu, 0, 0xFFFFFFFFu).AsUInt16(), high, low);
         return HalfVector.F16ToSingle(words.GetLower());
     }
 
-    /// <summary>One step's integer sums: lanes 4j…4j+3 hold partial sums of block j.</summary>
+    /// <summary>One step's integer sums from its two loads and regrouped activations: lanes 4j…4j+3 hold partial sums of block j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> RowSums(Vector512<byte> first, Vector512<byte> second, Vector512<sbyte> low, Vector512<sbyte> high)
+    private static Vector512<int> NibbleSums(Vector512<byte> first, Vector512<byte> second, Vector512<sbyte> low, Vector512<sbyte> high)
     {
         var packed = Avx512Vbmi.PermuteVar64x8x2(first, ValueIndex, second);
         var mask = Vector512.Create((byte)0x0F);
@@ -155,6 +155,6 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
     {
         var m0 = Vector512.Load((int*)q);
         var m1 = Vector512.Load((int*)(q + 64));
-        return RowSums(first, second, Avx512F.Shuffle4x128(m0, m1, 0x88).AsSByte(), Avx512F.Shuffle4x128(m0, m1, 0xDD).AsSByte());
+        return NibbleSums(first, second, Avx512F.Shuffle4x128(m0, m1, 0x88).AsSByte(), Avx512F.Shuffle4x128(m0, m1, 0xDD).AsSByte());
     }
 }
