@@ -21,17 +21,10 @@ internal static unsafe class Q4KWideDecode
     /// <summary>Whether this CPU can run the kernel.</summary>
     public static bool IsSupported => Avx512BW.IsSupported && Avx2.IsSupported;
 
-    /// <summary>
-    /// Word indices into [sc0..sc7, m0..m7]: the scale of each word of a two-chunk vector. Built from constants in
-    /// the kernel (a static field would need a class-initialisation check there, and the JIT spills around it).
-    /// </summary>
+    /// <summary>Word indices into [sc0..sc7, m0..m7]: chunk <paramref name="first"/>'s scale for the first 16 words, <paramref name="second"/>'s for the rest.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> ScaleIndex(long first, long second)
-    {
-        const long words = 0x0001_0001_0001_0001;
-        return Vector512.Create(first * words, first * words, first * words, first * words,
-            second * words, second * words, second * words, second * words).AsInt16();
-    }
+    private static Vector512<short> ScaleIndex(long first, long second) =>
+        PermuteIndex.WordQuads(first, first, first, first, second, second, second, second);
 
     /// <summary>One row × one activation row (256-element layout).</summary>
     public static float Dot(byte* w, Q8Row a, int n)
@@ -60,10 +53,8 @@ internal static unsafe class Q4KWideDecode
                 + Chunks(Avx512BW.ShiftRightLogical(z0.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a0, a1, 0xEE), scales, ScaleIndex(1, 3))
                 + Chunks(z1 & mask, Avx512F.Shuffle4x128(a2, a3, 0x44), scales, ScaleIndex(4, 6))
                 + Chunks(Avx512BW.ShiftRightLogical(z1.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a2, a3, 0xEE), scales, ScaleIndex(5, 7));
-            // d and dmin widened together without branches (a scalar conversion's branches make the JIT spill the
-            // vectors live across them), times the activation scale.
-            var halves = Sse41.ConvertToVector128Int32(Vector128.CreateScalar(*(uint*)block).AsUInt16()).AsUInt32();
-            var scaled = HalfVector.F16ToSingle(halves) * a.D[b];
+            // d and dmin widened together, times the activation scale.
+            var scaled = HalfVector.F16PairToSingle(*(uint*)block) * a.D[b];
             acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum), Vector512.Create(scaled.ToScalar()), acc);
             var m = Avx2.MultiplyAddAdjacent(SuperBlockUnpack.Doubled(bytes, 8), Vector256.Load(a.BSums + b * 16));
             mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(scaled.GetElement(1)), mins);

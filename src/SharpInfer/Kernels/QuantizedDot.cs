@@ -92,7 +92,9 @@ public static unsafe partial class QuantizedDot
                 ? Super<Q4_KBlock>() with { Dot = &Q4KWideDecode.Dot, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
                 : Super<Q4_KBlock>(),
             GgmlType.Q5_K => Super<Q5_KBlock>(),
-            GgmlType.Q6_K => Super<Q6_KBlock>(),
+            GgmlType.Q6_K => Q6KWideDecode.IsSupported
+                ? Super<Q6_KBlock>() with { Dot = &Q6KWideDecode.Dot, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
+                : Super<Q6_KBlock>(),
             _ => throw new NotSupportedException($"no quantized dot product for {type}"),
         };
     }

@@ -55,3 +55,9 @@ internal unsafe struct Q4KWideRow : IRowDot
 {
     public static float Dot(byte* w, Q8Row a, int n) => Q4KWideDecode.Dot(w, a, n);
 }
+
+/// <inheritdoc cref="Block32Row{T}"/>
+internal unsafe struct Q6KWideRow : IRowDot
+{
+    public static float Dot(byte* w, Q8Row a, int n) => Q6KWideDecode.Dot(w, a, n);
+}
