@@ -214,38 +214,53 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         nint n1 = n, n2 = 2 * n1, n3 = 3 * n1;
         long quadDwords = SuperBlockPanels<T>.QuadMetaDwords(n);
         float* lanes = stackalloc float[8];
+        var accs = stackalloc Vector256<float>[4];
+        for (int r = 0; r < 4; r++) accs[r] = Vector256<float>.Zero;
+        // Long rows go in spans of super-blocks, all four rows per span: eight tokens' activations of a whole long row
+        // (45 KB for 5632 columns) would not stay in L1 from one row to the next; a span's (16 KB) does.
+        for (int start = 0; start < nsb; start += TileSpanSuperBlocks)
+        {
+            int end = Math.Min(nsb, start + TileSpanSuperBlocks);
+            for (int r = 0; r < 4; r++)
+            {
+                byte* row = w + r * rowBytes;
+                var acc = accs[r];
+                for (int b = start; b < end; b++)
+                {
+                    sbyte* qa = first.Qs + (nint)b * 256, qb = qa + 4 * n1;
+                    int* meta0 = (int*)quadMeta + b * SuperBlockPanels<T>.QuadDwordsPerSuperBlock, meta1 = meta0 + quadDwords;
+                    byte* block = row + (long)b * T.BlockBytes;
+                    for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
+                    Decode(block, out var k);
+                    var biasPairs = T.HasMins ? k.Mins : k.Scales * Vector256.Create((short)T.Offset);
+                    Vector256<int> sums, bias;
+                    if (Avx512BW.IsSupported)
+                    {
+                        sums = WideSums(block, k.Scales.ToVector512Unsafe(), qa, qb, n1, n2, n3);
+                        bias = WideBias(biasPairs.AsInt32().ToVector512Unsafe(), meta0 + 4, meta1 + 4);
+                    }
+                    else
+                    {
+                        sums = NarrowSums(block, k, qa, qb, n1, n2, n3);
+                        bias = NarrowBias(biasPairs.AsInt32(), meta0 + 4, meta1 + 4);
+                    }
+                    var da = Avx.InsertVector128(Vector128.Load((float*)meta0).ToVector256Unsafe(), Vector128.Load((float*)meta1), 1);
+                    if (!T.HasMins) sums -= bias;
+                    acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), da * Vector256.Create(k.D), acc);
+                    if (T.HasMins) acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(bias), da * Vector256.Create(-k.DMin), acc);
+                }
+                accs[r] = acc;
+            }
+        }
         for (int r = 0; r < 4; r++)
         {
-            byte* row = w + r * rowBytes;
-            sbyte* qa = first.Qs, qb = first.Qs + 4 * n1;
-            int* meta0 = (int*)quadMeta, meta1 = (int*)quadMeta + quadDwords;
-            var acc = Vector256<float>.Zero;
-            for (int b = 0; b < nsb; b++, qa += 256, qb += 256, meta0 += SuperBlockPanels<T>.QuadDwordsPerSuperBlock, meta1 += SuperBlockPanels<T>.QuadDwordsPerSuperBlock)
-            {
-                byte* block = row + (long)b * T.BlockBytes;
-                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
-                Decode(block, out var k);
-                var biasPairs = T.HasMins ? k.Mins : k.Scales * Vector256.Create((short)T.Offset);
-                Vector256<int> sums, bias;
-                if (Avx512BW.IsSupported)
-                {
-                    sums = WideSums(block, k.Scales.ToVector512Unsafe(), qa, qb, n1, n2, n3);
-                    bias = WideBias(biasPairs.AsInt32().ToVector512Unsafe(), meta0 + 4, meta1 + 4);
-                }
-                else
-                {
-                    sums = NarrowSums(block, k, qa, qb, n1, n2, n3);
-                    bias = NarrowBias(biasPairs.AsInt32(), meta0 + 4, meta1 + 4);
-                }
-                var da = Avx.InsertVector128(Vector128.Load((float*)meta0).ToVector256Unsafe(), Vector128.Load((float*)meta1), 1);
-                if (!T.HasMins) sums -= bias;
-                acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sums), da * Vector256.Create(k.D), acc);
-                if (T.HasMins) acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(bias), da * Vector256.Create(-k.DMin), acc);
-            }
-            acc.Store(lanes);
+            accs[r].Store(lanes);
             for (int t = 0; t < 8; t++) output[t * outputStride + r] = lanes[t];
         }
     }
+
+    /// <summary>Super-blocks per span of <see cref="Tile4x8"/>: eight tokens' activations of a span are 16 KB.</summary>
+    private const int TileSpanSuperBlocks = 8;
 
     /// <summary>The eight tokens' integer sums over one super-block of one row (AVX-512BW), lane t = token t.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
