@@ -16,7 +16,7 @@ namespace SharpInfer.Kernels;
 internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
 {
     /// <summary>Offset still to subtract: the AVX2 path for signed weights multiplies them directly (sign trick).</summary>
-    internal static int EffectiveOffset
+    private static int EffectiveOffset
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => T.Offset == 128 && !AvxVnni.IsSupported ? 0 : T.Offset;
@@ -26,7 +26,7 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
     private const int PrefetchRows = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
+    private static Vector256<int> DotBytes(Vector256<byte> u, Vector256<sbyte> a)
     {
         if (AvxVnni.IsSupported) return AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, u, a);
         var ones = Vector256.Create((short)1);
