@@ -67,10 +67,7 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         for (; b + 8 <= nb; b += 8)
         {
             byte* blk = w + b * bb;
-            // Every line of the eight blocks (up to 272 bytes), a fixed distance ahead: addresses at most 64 bytes
-            // apart, here and across iterations, so no line is skipped.
-            byte* ahead = blk + DecodePrefetch.Distance;
-            for (int line = 0; line < 8 * T.BlockBytes; line += 64) Sse.Prefetch0(ahead + line);
+            DecodePrefetch.Ahead(blk, 8 * T.BlockBytes);
             // The gathered dwords hold each block's f16 in their low half; the widening ignores the high half.
             var d = HalfVector.FromBits(Avx2.GatherVector256((int*)(blk + T.ScaleOffset), where, 1).AsUInt32());
             var c = offset == 0 ? Vector256<float>.Zero : d * Vector256.Create((float)-offset);

@@ -109,13 +109,7 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
         for (int run = 0; run < runs; run++)
         {
             byte* p = w + (long)run * RunBlocks * T.BlockBytes;
-            // A run is at most 320 bytes: five lines, fetched a fixed distance ahead in the same stream.
-            byte* ahead = p + DecodePrefetch.Distance;
-            Sse.Prefetch0(ahead);
-            Sse.Prefetch0(ahead + 64);
-            Sse.Prefetch0(ahead + 128);
-            Sse.Prefetch0(ahead + 192);
-            Sse.Prefetch0(ahead + 256);
+            DecodePrefetch.Ahead(p, RunBlocks * T.BlockBytes);
             var f0 = Vector512.Load(p);
             var f1 = Vector512.Load(p + stepBytes);
             var f2 = Vector512.Load(p + 2 * stepBytes);

@@ -88,12 +88,12 @@ public static unsafe partial class QuantizedDot
             GgmlType.IQ4_NL => Legacy<IQ4_NLBlock>(),
             GgmlType.Q2_K => Super<Q2_KBlock>(),
             GgmlType.Q3_K => Super<Q3_KBlock>(),
-            GgmlType.Q4_K => Q4KWideDecode.IsSupported
-                ? Super<Q4_KBlock>() with { Dot = &Q4KWideDecode.Dot, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
+            GgmlType.Q4_K => KQuantWideDecode.IsSupported
+                ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
                 : Super<Q4_KBlock>(),
             GgmlType.Q5_K => Super<Q5_KBlock>(),
-            GgmlType.Q6_K => Q6KWideDecode.IsSupported
-                ? Super<Q6_KBlock>() with { Dot = &Q6KWideDecode.Dot, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
+            GgmlType.Q6_K => KQuantWideDecode.IsSupported
+                ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
                 : Super<Q6_KBlock>(),
             _ => throw new NotSupportedException($"no quantized dot product for {type}"),
         };
@@ -113,7 +113,7 @@ public static unsafe partial class QuantizedDot
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()
     {
         Dot = &SuperBlockKernels<T>.Dot,
-        Dot4 = &SuperBlockKernels<T>.Dot4Rows,
+        Dot4 = &RowTiles<SuperBlockRow<T>>.Dot4Rows,
         Tile4x4 = &SuperBlockKernels<T>.Tile4x4,
         Tile4x8 = &SuperBlockKernels<T>.Tile4x8,
         PanelPack = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Pack : null,

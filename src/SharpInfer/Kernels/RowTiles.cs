@@ -45,6 +45,12 @@ internal unsafe struct Block32Row<T> : IRowDot where T : struct, IBlock32
 }
 
 /// <inheritdoc cref="Block32Row{T}"/>
+internal unsafe struct SuperBlockRow<T> : IRowDot where T : struct, ISuperBlock
+{
+    public static float Dot(byte* w, Q8Row a, int n) => SuperBlockKernels<T>.Dot(w, a, n);
+}
+
+/// <inheritdoc cref="Block32Row{T}"/>
 internal unsafe struct Block32WideRow<T> : IRowDot where T : struct, IBlock32
 {
     public static float Dot(byte* w, Q8Row a, int n) => Block32WideDecode<T>.Dot(w, a, n);
@@ -53,11 +59,11 @@ internal unsafe struct Block32WideRow<T> : IRowDot where T : struct, IBlock32
 /// <inheritdoc cref="Block32Row{T}"/>
 internal unsafe struct Q4KWideRow : IRowDot
 {
-    public static float Dot(byte* w, Q8Row a, int n) => Q4KWideDecode.Dot(w, a, n);
+    public static float Dot(byte* w, Q8Row a, int n) => KQuantWideDecode.Q4K(w, a, n);
 }
 
 /// <inheritdoc cref="Block32Row{T}"/>
 internal unsafe struct Q6KWideRow : IRowDot
 {
-    public static float Dot(byte* w, Q8Row a, int n) => Q6KWideDecode.Dot(w, a, n);
+    public static float Dot(byte* w, Q8Row a, int n) => KQuantWideDecode.Q6K(w, a, n);
 }

@@ -15,7 +15,7 @@ namespace SharpInfer.Kernels;
 [SkipLocalsInit]
 internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
 {
-    /// <summary>How far ahead decode prefetches: the same position four rows on, i.e. the next row quad.</summary>
+    /// <summary>How far ahead the tiles prefetch: the same position four rows on, i.e. the next row quad.</summary>
     private const int PrefetchRows = 4;
 
     /// <summary>The chunk's 16-bit scale vector: group 2c's scale in the low 128 bits, group 2c+1's in the high.</summary>
@@ -97,7 +97,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         }
     }
 
-    /// <summary>One row × one activation row.</summary>
+    /// <summary>One row × one activation row, read front to back as one stream (see <see cref="DecodePrefetch"/>).</summary>
     public static float Dot(byte* w, Q8Row a, int n)
     {
         var acc = Vector256<float>.Zero;
@@ -105,34 +105,11 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
         for (int b = 0; b < n / 256; b++)
         {
             byte* block = w + (long)b * T.BlockBytes;
+            DecodePrefetch.Ahead(block, T.BlockBytes);
             Decode(block, out var k);
             Step(block, k, a, b, ref acc, ref mins);
         }
         return Vector256.Sum(acc) - Vector256.Sum(mins);
-    }
-
-    /// <summary>Four consecutive rows × one activation row, prefetching the next row quad.</summary>
-    public static void Dot4Rows(byte* w, long rowBytes, Q8Row a, int n, float* output)
-    {
-        long ahead = PrefetchRows * rowBytes;
-        for (int r = 0; r < 4; r++)
-        {
-            byte* row = w + r * rowBytes;
-            var acc = Vector256<float>.Zero;
-            var mins = Vector256<float>.Zero;
-            for (int b = 0; b < n / 256; b++)
-            {
-                byte* block = row + (long)b * T.BlockBytes;
-                // A super-block spans at most four lines (210 bytes): fetch them for the row four below.
-                Sse.Prefetch0(block + ahead);
-                Sse.Prefetch0(block + ahead + 64);
-                Sse.Prefetch0(block + ahead + 128);
-                if (T.BlockBytes > 128) Sse.Prefetch0(block + ahead + T.BlockBytes - 1);
-                Decode(block, out var k);
-                Step(block, k, a, b, ref acc, ref mins);
-            }
-            output[r] = Vector256.Sum(acc) - Vector256.Sum(mins);
-        }
     }
 
     /// <summary>One chunk pair of one row against four tokens: the pair is decoded once, its values meet all four.</summary>
@@ -179,7 +156,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             {
                 byte* block = row + (long)b * T.BlockBytes;
                 // Decode of several sequences streams weights too: fetch the next row quad's lines.
-                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
+                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + PrefetchRows * rowBytes + line);
                 Decode(block, out var k);
                 sbyte* q0 = a0.Qs + b * 256, q1 = a1.Qs + b * 256, q2 = a2.Qs + b * 256, q3 = a3.Qs + b * 256;
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
@@ -230,7 +207,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
                     sbyte* qa = first.Qs + (nint)b * 256, qb = qa + 4 * n1;
                     int* meta0 = (int*)quadMeta + b * SuperBlockPanels<T>.QuadDwordsPerSuperBlock, meta1 = meta0 + quadDwords;
                     byte* block = row + (long)b * T.BlockBytes;
-                    for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + 4 * rowBytes + line);
+                    for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + PrefetchRows * rowBytes + line);
                     Decode(block, out var k);
                     var biasPairs = T.HasMins ? k.Mins : k.Scales * Vector256.Create((short)T.Offset);
                     Vector256<int> sums, bias;

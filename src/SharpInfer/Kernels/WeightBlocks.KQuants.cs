@@ -51,16 +51,19 @@ internal static unsafe class SuperBlockUnpack
             (byte)(first + 3), (byte)(first + 3), (byte)(first + 4), (byte)(first + 4), (byte)(first + 5), (byte)(first + 5), (byte)(first + 6), (byte)(first + 6),
             (byte)(first + 7), (byte)(first + 7))));
 
-    /// <summary>The eight 6-bit scales and eight 6-bit minimums of Q4_K/Q5_K, as bytes [sc0..sc7, m0..m7].</summary>
+    /// <summary>
+    /// The eight 6-bit scales and eight 6-bit minimums of Q4_K/Q5_K, as bytes [sc0..sc7, m0..m7]: the three packed
+    /// dwords a0, a1, a2 as lanes [a0, a2, a1, a2 ≫ 4] masked to their low bits, ORed with the top bits of a0 and a1
+    /// (four vector operations instead of a dozen scalar ones). Reads 16 bytes at <paramref name="packed"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte> ScaleMinK4(byte* packed)
     {
-        uint a0 = *(uint*)packed, a1 = *(uint*)(packed + 4), a2 = *(uint*)(packed + 8);
-        uint scLow = a0 & 0x3F3F3F3Fu;
-        uint mLow = a1 & 0x3F3F3F3Fu;
-        uint scHigh = (a2 & 0x0F0F0F0Fu) | (((a0 >> 6) & 0x03030303u) << 4);
-        uint mHigh = ((a2 >> 4) & 0x0F0F0F0Fu) | (((a1 >> 6) & 0x03030303u) << 4);
-        return Vector128.Create(scLow, scHigh, mLow, mHigh).AsByte();
+        var v = Vector128.Load((uint*)packed);
+        var low = Avx2.ShiftRightLogicalVariable(Sse2.Shuffle(v, 0x98), Vector128.Create(0u, 0, 0, 4))
+            & Vector128.Create(0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu);
+        var high = Vector128.ShiftLeft(Vector128.ShiftRightLogical(Sse2.Shuffle(v, 0x50), 6) & Vector128.Create(0u, 0x03030303u, 0, 0x03030303u), 4);
+        return (low | high).AsByte();
     }
 }
 
