@@ -28,11 +28,12 @@ public static class HalfVector
 
     /// <summary>
     /// The two f16 values packed in <paramref name="bits"/> (low half first) in lanes 0 and 1, without branches: a
-    /// scalar conversion's branches make the JIT spill a kernel's live vectors around them.
+    /// scalar conversion's branches make the JIT spill a kernel's live vectors around them. SSE4.1 (one
+    /// <c>vpmovzxwd</c>): its callers are the AVX-512 row kernels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector128<float> F16PairToSingle(uint bits) =>
-        F16ToSingle(Sse41.IsSupported ? Sse41.ConvertToVector128Int32(Vector128.CreateScalar(bits).AsUInt16()).AsUInt32() : Vector128.Create(bits & 0xFFFF, bits >> 16, 0, 0));
+        F16ToSingle(Sse41.ConvertToVector128Int32(Vector128.CreateScalar(bits).AsUInt16()).AsUInt32());
 
     /// <summary>Eight f16 bit patterns → eight floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
