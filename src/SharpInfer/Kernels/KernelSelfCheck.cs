@@ -29,6 +29,7 @@ public static unsafe partial class KernelSelfCheck
         {
             failures.AddRange(CheckQuantizedKernels(t, blocks: 6, seed: (int)t));
             failures.AddRange(CheckQuantizedKernelsExact(t, blocks: 6, seed: 100 + (int)t));
+            failures.AddRange(CheckTile16x8(t, blocks: 6, seed: 200 + (int)t));
         }
         failures.AddRange(CheckActivationQuantizers());
         failures.AddRange(CheckFloatKernels(160));
@@ -266,6 +267,87 @@ public static unsafe partial class KernelSelfCheck
                 else Compare(failures, what, expected, output[t * 4 + r], Magnitude(type, w + r * rowBytes, a, n, super));
             }
         }
+    }
+
+    /// <summary>
+    /// The sixteen-by-eight tile (where this CPU has one for <paramref name="type"/>) against the scalar twin: random
+    /// rows and activations within the float-order tolerance, then the extremes its 16-bit sums must hold — every value
+    /// 15 (or 0) against activations of ±127 with unit scales — exactly.
+    /// </summary>
+    public static List<string> CheckTile16x8(GgmlType type, int blocks, int seed)
+    {
+        var failures = new List<string>();
+        var k = QuantizedDot.KernelsFor(type);
+        if (k.Tile16x8 == null) return failures;
+        const int rows = 16, tokens = 8;
+        var reference = QuantizedDot.ScalarFor(type);
+        var r = new Random(seed);
+        foreach (int nb in Lengths(blocks, super: false))
+        {
+            int n = nb * 32;
+            long rowBytes = GgmlTypeInfo.RowBytes(type, n);
+            foreach (bool extreme in (bool[])[false, true])
+            {
+                var weights = new byte[rowBytes * rows];
+                for (int row = 0; row < rows; row++)
+                {
+                    var span = weights.AsSpan((int)(row * rowBytes), (int)rowBytes);
+                    Quantize.Row(type, RandomFloats(r, n, outliers: true), span);
+                    if (!extreme) continue;
+                    // Values all 15 in even rows and all 0 in odd ones (Q4_1 then holds its minimum too).
+                    int valuesOffset = type == GgmlType.Q4_1 ? 4 : 2, blockBytes = type == GgmlType.Q4_1 ? 20 : 18;
+                    for (int b = 0; b < nb; b++) span.Slice(b * blockBytes + valuesOffset, 16).Fill(row % 2 == 0 ? (byte)0xFF : (byte)0);
+                    SetUnitScales(type, span, nb);
+                }
+                using var acts = new Q8Rows(tokens, n);
+                for (int t = 0; t < tokens; t++)
+                {
+                    if (extreme)
+                    {
+                        // Tokens alternate all +127, all −127 and mixed signs.
+                        var ints = new sbyte[n];
+                        for (int i = 0; i < n; i++) ints[i] = (sbyte)((t % 3) switch { 0 => 127, 1 => -127, _ => i % 2 == 0 ? 127 : -127 });
+                        acts.SetIntegers(t, ints, super: false);
+                    }
+                    else
+                    {
+                        fixed (float* xp = RandomFloats(r, n, outliers: false)) ActivationQuantizer.Quantize32Scalar(xp, n, acts.Row(t, false));
+                    }
+                }
+                long quadDwords = QuantizedDot.PanelQuadDwords(n, false);
+                using var meta = new NativeBuffer<int>(2 * quadDwords);
+                using var output = new NativeBuffer<float>(tokens * rows);
+                fixed (byte* w = weights)
+                {
+                    // A full batch and a short one (every size 1–7 comes up across the lengths); a short batch must
+                    // leave the results past it untouched.
+                    foreach (int count in (int[])[tokens, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
+                    {
+                        for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, false), n, count, quad, false, meta.Pointer + quad * quadDwords);
+                        new Span<float>(output.Pointer, tokens * rows).Fill(float.NaN);
+                        k.Tile16x8(w, rowBytes, acts.Row(0, false), meta.Pointer, n, count, output.Pointer, rows);
+                        for (int t = 0; t < tokens; t++)
+                        {
+                            for (int row = 0; row < rows; row++)
+                            {
+                                var a = acts.Row(t, false);
+                                float actual = output.Pointer[t * rows + row];
+                                string what = $"{type} Tile16x8 {(extreme ? "extreme" : "random")} n={n} count {count} row {row} token {t}";
+                                if (t >= count)
+                                {
+                                    if (!float.IsNaN(actual) && failures.Count < 40) failures.Add($"{what}: written past the batch");
+                                    continue;
+                                }
+                                float expected = reference(w + row * rowBytes, a, n);
+                                if (extreme) Same(failures, what, expected, actual);
+                                else Compare(failures, what, expected, actual, Magnitude(type, w + row * rowBytes, a, n, false));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return failures;
     }
 
     private static void Compare(List<string> failures, string what, float expected, float actual, double magnitude)

@@ -38,8 +38,10 @@ public readonly unsafe struct PreparedActivations
 /// (in the layouts the weight formats need) and the product runs on integer kernels — for decode row after row
 /// (one prefetched stream per thread, see <see cref="DecodePrefetch"/>), for a few tokens four-by-four and
 /// four-by-eight register tiles, for prefill packed panels, with tokens processed in blocks that stay in L2 while the
-/// weight rows stream past. f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
-/// are handed to the compute pool as guided ranges of row quads; prefill hands out whole panels.
+/// weight rows stream past; 4-bit formats on AVX-512BW take sixteen-by-eight tiles from eight tokens on (parallel
+/// decode and prefill alike). f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
+/// are handed to the compute pool as guided ranges of row units (quads, or sixteen-row tiles); prefill hands out whole
+/// panels.
 /// </summary>
 public sealed unsafe class MatMul : IDisposable
 {
@@ -223,8 +225,12 @@ public sealed unsafe class MatMul : IDisposable
         };
         // Panels pay off once a packed panel meets enough tokens to amortise the packing.
         job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
-        job.UsePanels = quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
-        job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : 4);
+        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null;
+        job.UsePanels = !job.UseWideTiles && quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
+        // Work is handed out in whole units of the kernel that computes the rows (a row's result then never depends on
+        // where a thread's share begins): quads, sixteen-row tiles, or panels.
+        job.RowsPerUnit = job.UseWideTiles ? WideTileRows : 4;
+        job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : job.RowsPerUnit);
         return job;
     }
 
@@ -243,33 +249,36 @@ public sealed unsafe class MatMul : IDisposable
             }
             return;
         }
-        // Decode and short batches: the matrices' row quads as one range, handed out largest first. Consecutive quads
+        // Decode and short batches: the matrices' row units as one range, handed out largest first. Consecutive units
         // are consecutive rows, so a thread's range is one stream for the row kernels' prefetch.
-        fixed (GroupJob* g = &group) pool.ForRanges(group.Quads, &MultiplyQuads, g, MinQuadsPerRange);
+        fixed (GroupJob* g = &group) pool.ForRanges(group.Units, &MultiplyUnits, g, MinUnitsPerRange);
     }
 
-    /// <summary>The shortest range of row quads a thread takes (the last ones of a job).</summary>
-    private const int MinQuadsPerRange = 4;
+    /// <summary>The shortest range of row units a thread takes (the last ones of a job).</summary>
+    private const int MinUnitsPerRange = 4;
 
-    /// <summary>Up to four products sharing activations, their row quads numbered one after the other.</summary>
+    /// <summary>Rows of a <see cref="QuantizedDot.Kernels.Tile16x8"/> tile.</summary>
+    private const int WideTileRows = 16;
+
+    /// <summary>Up to four products sharing activations, their row units (see <see cref="MultiplyJob.RowsPerUnit"/>) numbered one after the other.</summary>
     private struct GroupJob
     {
         public const int Capacity = 4;
         private JobArray _jobs;
-        private fixed int _firstQuad[Capacity + 1];
+        private fixed int _firstUnit[Capacity + 1];
         public int Count;
 
-        public int Quads => _firstQuad[Count];
+        public int Units => _firstUnit[Count];
 
         [System.Diagnostics.CodeAnalysis.UnscopedRef]
         public ref MultiplyJob this[int i] => ref _jobs[i];
 
-        public int FirstQuad(int i) => _firstQuad[i];
+        public int FirstUnit(int i) => _firstUnit[i];
 
         public void Add(in MultiplyJob job)
         {
             this[Count] = job;
-            _firstQuad[Count + 1] = _firstQuad[Count] + (job.Rows + 3) / 4;
+            _firstUnit[Count + 1] = _firstUnit[Count] + (job.Rows + job.RowsPerUnit - 1) / job.RowsPerUnit;
             Count++;
         }
     }
@@ -280,16 +289,18 @@ public sealed unsafe class MatMul : IDisposable
         private MultiplyJob _first;
     }
 
-    private static void MultiplyQuads(void* context, int start, int end, int thread)
+    private static void MultiplyUnits(void* context, int start, int end, int thread)
     {
         ref var group = ref *(GroupJob*)context;
         for (int i = 0; i < group.Count; i++)
         {
-            int first = Math.Max(start, group.FirstQuad(i)), last = Math.Min(end, group.FirstQuad(i + 1));
+            int first = Math.Max(start, group.FirstUnit(i)), last = Math.Min(end, group.FirstUnit(i + 1));
             if (first >= last) continue;
             ref var job = ref group[i];
-            int firstRow = (first - group.FirstQuad(i)) * 4, lastRow = Math.Min(job.Rows, (last - group.FirstQuad(i)) * 4);
-            if (job.Quantized) QuantizedChunk(ref job, firstRow, lastRow);
+            int unit = job.RowsPerUnit;
+            int firstRow = (first - group.FirstUnit(i)) * unit, lastRow = Math.Min(job.Rows, (last - group.FirstUnit(i)) * unit);
+            if (job.UseWideTiles) WideTileChunk(ref job, firstRow, lastRow);
+            else if (job.Quantized) QuantizedChunk(ref job, firstRow, lastRow);
             else FloatChunk(ref job, firstRow, lastRow, thread);
         }
     }
@@ -313,10 +324,12 @@ public sealed unsafe class MatMul : IDisposable
         public byte* W;
         public long RowBytes;
         public int Rows, Columns, Tokens, RowsPerChunk;
+        /// <summary>Rows of the kernel that computes them: work is never split inside a unit.</summary>
+        public int RowsPerUnit;
         public GgmlType Type;
         public float* X, Y, RowScratch;
         public Q8Row Act;
-        public bool Super, Quantized, UsePanels;
+        public bool Super, Quantized, UsePanels, UseWideTiles;
         public byte* Panels;
         public long PanelStride;
         public void* QuadMeta;
@@ -331,6 +344,7 @@ public sealed unsafe class MatMul : IDisposable
         int first = chunk * job.RowsPerChunk;
         int last = Math.Min(job.Rows, first + job.RowsPerChunk);
         if (job.UsePanels) PanelChunk(ref job, first, last, thread);
+        else if (job.UseWideTiles) WideTileChunk(ref job, first, last);
         else if (job.Quantized) QuantizedChunk(ref job, first, last);
         else FloatChunk(ref job, first, last, thread);
     }
@@ -369,6 +383,34 @@ public sealed unsafe class MatMul : IDisposable
                 for (int t = tb; t < tEnd; t++) job.Y[(long)t * rows + r] = k.Dot(w, job.Activation(t), cols);
             }
         }
+    }
+
+    /// <summary>
+    /// Sixteen-row tiles against every eight tokens (a batch's last tile may hold fewer), in blocks of
+    /// <see cref="PanelTokenBlock"/> tokens whose activations stay in L2 while the rows pass; a range's last rows (fewer
+    /// than sixteen) take the four-row kernels.
+    /// </summary>
+    private static void WideTileChunk(ref MultiplyJob job, int first, int last)
+    {
+        const int tileRows = WideTileRows, tileTokens = 8;
+        int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
+        var k = job.Kernels;
+        long quadDwords = QuantizedDot.PanelQuadDwords(cols, job.Super);
+        int tileEnd = first + (last - first) / tileRows * tileRows;
+        for (int tb = 0; tb < tokens; tb += PanelTokenBlock)
+        {
+            int blockEnd = Math.Min(tokens, tb + PanelTokenBlock);
+            for (int r = first; r < tileEnd; r += tileRows)
+            {
+                byte* w = job.W + r * job.RowBytes;
+                for (int t = tb; t < blockEnd; t += tileTokens)
+                {
+                    void* meta = (int*)job.QuadMeta + t / 4 * quadDwords;
+                    k.Tile16x8(w, job.RowBytes, job.Activation(t), meta, cols, Math.Min(tileTokens, blockEnd - t), job.Y + (long)t * rows + r, rows);
+                }
+            }
+        }
+        if (tileEnd < last) QuantizedChunk(ref job, tileEnd, last);
     }
 
     private static void PanelChunk(ref MultiplyJob job, int first, int last, int thread)

@@ -31,6 +31,13 @@ public static unsafe partial class QuantizedDot
         /// reading the two token quads' metadata (<see cref="BuildPanelQuad"/>); result [t·stride + r].
         /// </summary>
         public delegate*<byte*, long, Q8Row, void*, int, float*, long, void> Tile4x8 { get; init; }
+        /// <summary>
+        /// Sixteen rows × up to eight consecutive activation rows starting at a multiple of four (null where the CPU or
+        /// format has none), reading their token quads' metadata; arguments: rows, row stride, first activation row,
+        /// metadata, columns, token count, output, output stride; result [t·stride + r]. Where present it takes every
+        /// batch of eight tokens or more instead of the panels.
+        /// </summary>
+        public delegate*<byte*, long, Q8Row, void*, int, int, float*, long, void> Tile16x8 { get; init; }
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
@@ -108,6 +115,8 @@ public static unsafe partial class QuantizedDot
         PanelPack = AvxVnni.IsSupported ? &Block32Panels<T>.Pack : null,
         PanelMultiply = AvxVnni.IsSupported ? &Block32Panels<T>.Multiply : null,
         PanelMinTokens = 8,
+        // Measured against the panels (2 threads, 2048 columns): 22 % faster at 16 tokens, 9 % at 64, 3 % at 512.
+        Tile16x8 = NibbleTile16x8<T>.IsSupported ? &NibbleTile16x8<T>.Multiply : null,
     };
 
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()

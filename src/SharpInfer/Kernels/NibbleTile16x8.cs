@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpInfer.Kernels;
+
+/// <summary>
+/// Sixteen weight rows × eight tokens for the 4-bit nibble formats (Q4_0, Q4_1) with AVX-512BW, the shape of
+/// <c>--parallel 8</c> decode. Each block of the sixteen rows is transposed in registers (one 512-bit vector holds
+/// four consecutive elements of all sixteen rows) and meets all eight tokens before the next block is read, so
+/// nothing is packed to memory. The products are 512-bit <c>vpmaddubsw</c> (64 multiplies each, where .NET exposes
+/// <c>vpdpbusd</c> only at 256 bits): values of at most 15 against activations of at most 127 in magnitude keep each
+/// pair sum ≤ 3810, so the eight element quads of a block add up in 16-bit lanes (≤ 30480) and one
+/// <c>vpmaddwd</c> per block and token widens them. Lanes are rows, so the rows' block scales apply as one vector.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
+{
+    /// <summary>Rows per tile.</summary>
+    public const int Rows = 16;
+
+    /// <summary>Tokens per tile.</summary>
+    public const int Tokens = 8;
+
+    /// <summary>Whether this CPU and format have the tile: AVX-512BW and values that are plain nibbles (at most 15).</summary>
+    public static bool IsSupported => Avx512BW.IsSupported && (typeof(T) == typeof(Q4_0Block) || typeof(T) == typeof(Q4_1Block));
+
+    /// <summary>
+    /// Rows <paramref name="w"/> … +15 (<paramref name="rowBytes"/> apart) × the <paramref name="count"/> (1–8) activation
+    /// rows from <paramref name="first"/>, whose token quads' metadata (<see cref="Block32Panels{T}.BuildQuadMeta"/>)
+    /// starts at <paramref name="quadMeta"/>; row r of token t goes to
+    /// <paramref name="output"/>[t·<paramref name="outputStride"/> + r]. A short batch repeats its last token (as the
+    /// metadata of a short quad does) and stores only its own results.
+    /// </summary>
+    public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
+    {
+        int nb = n / 32, bb = T.BlockBytes, last = count - 1;
+        sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
+            a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
+        // Without a second quad its tokens repeat the first quad's; their results are not stored.
+        float* meta0 = (float*)quadMeta, meta1 = count > 4 ? meta0 + Block32Panels<T>.QuadMetaFloats(n) : meta0;
+        long r4 = 4 * rowBytes;
+        // Dword gathers of the sixteen rows' scale (and minimum, in the next two bytes) — row offsets fit an int
+        // because a tile spans sixteen rows.
+        var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
+        var nibble = Vector512.Create((byte)0x0F);
+        var ones = Vector512.Create((short)1);
+        var offset = Vector512.Create((float)-T.Offset);
+        Vector512<float> f0 = default, f1 = default, f2 = default, f3 = default, f4 = default, f5 = default, f6 = default, f7 = default;
+        for (int b = 0; b < nb; b++)
+        {
+            byte* blk = w + (long)b * bb;
+            if (b % 3 == 0)
+            {
+                // The next tile's rows, the same blocks (three blocks are at most 60 bytes, so no line is skipped).
+                byte* next = blk + Rows * rowBytes;
+                for (int r = 0; r < Rows; r++, next += rowBytes) Sse.Prefetch0(next);
+            }
+            byte* qs = blk + T.ValuesOffset;
+            // Rows r, r+4, r+8, r+12 in the four 128-bit lanes; a dword transpose inside the lanes then leaves dword j
+            // of all sixteen rows in order: low nibbles are element quad j, high nibbles quad j + 4.
+            var x0 = Lanes(qs, r4);
+            var x1 = Lanes(qs + rowBytes, r4);
+            var x2 = Lanes(qs + 2 * rowBytes, r4);
+            var x3 = Lanes(qs + 3 * rowBytes, r4);
+            var t0 = Avx512F.UnpackLow(x0, x1);
+            var t1 = Avx512F.UnpackHigh(x0, x1);
+            var t2 = Avx512F.UnpackLow(x2, x3);
+            var t3 = Avx512F.UnpackHigh(x2, x3);
+            var k0 = Avx512F.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsByte();
+            var k1 = Avx512F.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsByte();
+            var k2 = Avx512F.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsByte();
+            var k3 = Avx512F.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsByte();
+            int e = b * 32;
+            var u = k0 & nibble;
+            Vector512<short> s0 = Pair(u, a0 + e), s1 = Pair(u, a1 + e), s2 = Pair(u, a2 + e), s3 = Pair(u, a3 + e),
+                s4 = Pair(u, a4 + e), s5 = Pair(u, a5 + e), s6 = Pair(u, a6 + e), s7 = Pair(u, a7 + e);
+            Step(k1 & nibble, e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(k2 & nibble, e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(k3 & nibble, e + 12, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(Avx512BW.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & nibble, e + 16, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(Avx512BW.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & nibble, e + 20, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Step(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+
+            var raw = Avx512F.InsertVector256(
+                Avx2.GatherVector256((int*)(blk + T.ScaleOffset), rowOffsets, 1).ToVector512Unsafe(),
+                Avx2.GatherVector256((int*)(blk + 8 * rowBytes + T.ScaleOffset), rowOffsets, 1), 1);
+            var scale = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(raw.AsUInt32()));
+            float* m0 = meta0 + b * 8, m1 = meta1 + b * 8;
+            if (T.MinOffset >= 0)
+            {
+                // The minimum is the f16 right after the scale, so the same dwords carry it.
+                var min = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw.AsUInt32(), 16)));
+                f0 = WithMin(s0, ones, m0[0], m0[4], scale, min, f0);
+                f1 = WithMin(s1, ones, m0[1], m0[5], scale, min, f1);
+                f2 = WithMin(s2, ones, m0[2], m0[6], scale, min, f2);
+                f3 = WithMin(s3, ones, m0[3], m0[7], scale, min, f3);
+                f4 = WithMin(s4, ones, m1[0], m1[4], scale, min, f4);
+                f5 = WithMin(s5, ones, m1[1], m1[5], scale, min, f5);
+                f6 = WithMin(s6, ones, m1[2], m1[6], scale, min, f6);
+                f7 = WithMin(s7, ones, m1[3], m1[7], scale, min, f7);
+            }
+            else
+            {
+                f0 = WithOffset(s0, ones, m0[0], m0[4], offset, scale, f0);
+                f1 = WithOffset(s1, ones, m0[1], m0[5], offset, scale, f1);
+                f2 = WithOffset(s2, ones, m0[2], m0[6], offset, scale, f2);
+                f3 = WithOffset(s3, ones, m0[3], m0[7], offset, scale, f3);
+                f4 = WithOffset(s4, ones, m1[0], m1[4], offset, scale, f4);
+                f5 = WithOffset(s5, ones, m1[1], m1[5], offset, scale, f5);
+                f6 = WithOffset(s6, ones, m1[2], m1[6], offset, scale, f6);
+                f7 = WithOffset(s7, ones, m1[3], m1[7], offset, scale, f7);
+            }
+        }
+        f0.Store(output);
+        if (count > 1) f1.Store(output + outputStride);
+        if (count > 2) f2.Store(output + 2 * outputStride);
+        if (count > 3) f3.Store(output + 3 * outputStride);
+        if (count > 4) f4.Store(output + 4 * outputStride);
+        if (count > 5) f5.Store(output + 5 * outputStride);
+        if (count > 6) f6.Store(output + 6 * outputStride);
+        if (count > 7) f7.Store(output + 7 * outputStride);
+    }
+
+    /// <summary>The sixteen bytes at <paramref name="p"/>, +stride, +2·stride, +3·stride in the four 128-bit lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Lanes(byte* p, long stride)
+    {
+        var v = Vector128.Load(p).ToVector256Unsafe().ToVector512Unsafe();
+        v = Avx512F.InsertVector128(v, Vector128.Load(p + stride), 1);
+        v = Avx512F.InsertVector128(v, Vector128.Load(p + 2 * stride), 2);
+        return Avx512F.InsertVector128(v, Vector128.Load(p + 3 * stride), 3).AsInt32();
+    }
+
+    /// <summary>Four activation bytes at <paramref name="a"/> against element quad u of all sixteen rows: two pair sums per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> Pair(Vector512<byte> u, sbyte* a) => Avx512BW.MultiplyAddAdjacent(u, Vector512.Create(*(int*)a).AsSByte());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
+        ref Vector512<short> s0, ref Vector512<short> s1, ref Vector512<short> s2, ref Vector512<short> s3,
+        ref Vector512<short> s4, ref Vector512<short> s5, ref Vector512<short> s6, ref Vector512<short> s7)
+    {
+        s0 += Pair(u, a0 + e);
+        s1 += Pair(u, a1 + e);
+        s2 += Pair(u, a2 + e);
+        s3 += Pair(u, a3 + e);
+        s4 += Pair(u, a4 + e);
+        s5 += Pair(u, a5 + e);
+        s6 += Pair(u, a6 + e);
+        s7 += Pair(u, a7 + e);
+    }
+
+    /// <summary>Symmetric formats: d·(d_a·Σ U·q − offset·d_a·Σq) added for one token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WithOffset(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> offset, Vector512<float> scale, Vector512<float> f) =>
+        Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones)), Vector512.Create(da), Vector512.Create(scaledSum) * offset), scale, f);
+
+    /// <summary>Formats with a minimum: d·d_a·Σ U·q + m·d_a·Σq added for one token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WithMin(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> scale, Vector512<float> min, Vector512<float> f) =>
+        Vector512.FusedMultiplyAdd(min, Vector512.Create(scaledSum), Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones)) * Vector512.Create(da), scale, f));
+}
