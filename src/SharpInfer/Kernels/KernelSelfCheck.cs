@@ -272,7 +272,7 @@ public static unsafe partial class KernelSelfCheck
     /// <summary>
     /// The sixteen-by-eight tile (where this CPU has one for <paramref name="type"/>) against the scalar twin: random
     /// rows and activations within the float-order tolerance, then the extremes its 16-bit sums must hold — every value
-    /// 15 (or 0) against activations of ±127 with unit scales — exactly.
+    /// 15 (or 0) against activations of ±127 with unit scales — exactly; each for a full batch of eight and a short one.
     /// </summary>
     public static List<string> CheckTile16x8(GgmlType type, int blocks, int seed)
     {
@@ -280,11 +280,13 @@ public static unsafe partial class KernelSelfCheck
         var k = QuantizedDot.KernelsFor(type);
         if (k.Tile16x8 == null) return failures;
         const int rows = 16, tokens = 8;
+        bool super = QuantizedDot.UsesSuperBlocks(type);
+        int block = super ? 256 : 32;
         var reference = QuantizedDot.ScalarFor(type);
         var r = new Random(seed);
-        foreach (int nb in Lengths(blocks, super: false))
+        foreach (int nb in Lengths(blocks, super))
         {
-            int n = nb * 32;
+            int n = nb * block;
             long rowBytes = GgmlTypeInfo.RowBytes(type, n);
             foreach (bool extreme in (bool[])[false, true])
             {
@@ -293,11 +295,8 @@ public static unsafe partial class KernelSelfCheck
                 {
                     var span = weights.AsSpan((int)(row * rowBytes), (int)rowBytes);
                     Quantize.Row(type, RandomFloats(r, n, outliers: true), span);
-                    if (!extreme) continue;
-                    // Values all 15 in even rows and all 0 in odd ones (Q4_1 then holds its minimum too).
-                    int valuesOffset = type == GgmlType.Q4_1 ? 4 : 2, blockBytes = type == GgmlType.Q4_1 ? 20 : 18;
-                    for (int b = 0; b < nb; b++) span.Slice(b * blockBytes + valuesOffset, 16).Fill(row % 2 == 0 ? (byte)0xFF : (byte)0);
-                    SetUnitScales(type, span, nb);
+                    // Values all 15 in even rows and all 0 in odd ones.
+                    if (extreme) SetExtremeNibbles(type, span, nb, row % 2 == 0 ? (byte)0xFF : (byte)0);
                 }
                 using var acts = new Q8Rows(tokens, n);
                 for (int t = 0; t < tokens; t++)
@@ -307,14 +306,18 @@ public static unsafe partial class KernelSelfCheck
                         // Tokens alternate all +127, all −127 and mixed signs.
                         var ints = new sbyte[n];
                         for (int i = 0; i < n; i++) ints[i] = (sbyte)((t % 3) switch { 0 => 127, 1 => -127, _ => i % 2 == 0 ? 127 : -127 });
-                        acts.SetIntegers(t, ints, super: false);
+                        acts.SetIntegers(t, ints, super);
                     }
                     else
                     {
-                        fixed (float* xp = RandomFloats(r, n, outliers: false)) ActivationQuantizer.Quantize32Scalar(xp, n, acts.Row(t, false));
+                        fixed (float* xp = RandomFloats(r, n, outliers: false))
+                        {
+                            if (super) ActivationQuantizer.Quantize256Scalar(xp, n, acts.Row(t, super));
+                            else ActivationQuantizer.Quantize32Scalar(xp, n, acts.Row(t, super));
+                        }
                     }
                 }
-                long quadDwords = QuantizedDot.PanelQuadDwords(n, false);
+                long quadDwords = QuantizedDot.PanelQuadDwords(n, super);
                 using var meta = new NativeBuffer<int>(2 * quadDwords);
                 using var output = new NativeBuffer<float>(tokens * rows);
                 fixed (byte* w = weights)
@@ -323,14 +326,14 @@ public static unsafe partial class KernelSelfCheck
                     // leave the results past it untouched.
                     foreach (int count in (int[])[tokens, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
                     {
-                        for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, false), n, count, quad, false, meta.Pointer + quad * quadDwords);
+                        for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, super), n, count, quad, super, meta.Pointer + quad * quadDwords);
                         new Span<float>(output.Pointer, tokens * rows).Fill(float.NaN);
-                        k.Tile16x8(w, rowBytes, acts.Row(0, false), meta.Pointer, n, count, output.Pointer, rows);
+                        k.Tile16x8(w, rowBytes, acts.Row(0, super), meta.Pointer, n, count, output.Pointer, rows);
                         for (int t = 0; t < tokens; t++)
                         {
                             for (int row = 0; row < rows; row++)
                             {
-                                var a = acts.Row(t, false);
+                                var a = acts.Row(t, super);
                                 float actual = output.Pointer[t * rows + row];
                                 string what = $"{type} Tile16x8 {(extreme ? "extreme" : "random")} n={n} count {count} row {row} token {t}";
                                 if (t >= count)
@@ -340,7 +343,7 @@ public static unsafe partial class KernelSelfCheck
                                 }
                                 float expected = reference(w + row * rowBytes, a, n);
                                 if (extreme) Same(failures, what, expected, actual);
-                                else Compare(failures, what, expected, actual, Magnitude(type, w + row * rowBytes, a, n, false));
+                                else Compare(failures, what, expected, actual, Magnitude(type, w + row * rowBytes, a, n, super));
                             }
                         }
                     }
@@ -348,6 +351,34 @@ public static unsafe partial class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// Sets every 4-bit value of a row to <paramref name="nibbles"/> (0xFF: all 15) with unit scales (Q4_K: unit
+    /// super-block scales and every group scale and minimum 1), so products and sums are exact integers.
+    /// </summary>
+    private static void SetExtremeNibbles(GgmlType type, Span<byte> row, int blocks, byte nibbles)
+    {
+        SetUnitScales(type, row, blocks);
+        (int blockBytes, int valuesOffset, int valuesBytes) = type switch
+        {
+            GgmlType.Q4_0 => (18, 2, 16),
+            GgmlType.Q4_1 => (20, 4, 16),
+            GgmlType.Q4_K => (144, 16, 128),
+            _ => throw new ArgumentException($"{type} has no 16×8 tile"),
+        };
+        for (int b = 0; b < blocks; b++)
+        {
+            var blk = row.Slice(b * blockBytes, blockBytes);
+            blk.Slice(valuesOffset, valuesBytes).Fill(nibbles);
+            // Q4_K's packed 6-bit scales and minimums: bytes 0–3 scales 0–3, 4–7 minimums 0–3, 8–11 the low nibbles of
+            // scales 4–7 and minimums 4–7 (their top bits, in bytes 0–7, stay 0).
+            if (type == GgmlType.Q4_K)
+            {
+                blk.Slice(4, 8).Fill(1);
+                blk.Slice(12, 4).Fill(0x11);
+            }
+        }
     }
 
     private static void Compare(List<string> failures, string what, float expected, float actual, double magnitude)

@@ -39,7 +39,6 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         float* meta0 = (float*)quadMeta, meta1 = count > 4 ? meta0 + Block32Panels<T>.QuadMetaFloats(n) : meta0;
-        long r4 = 4 * rowBytes;
         // Dword gathers of the sixteen rows' scale (and minimum, in the next two bytes) — row offsets fit an int
         // because a tile spans sixteen rows.
         var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
@@ -56,32 +55,18 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
                 byte* next = blk + Rows * rowBytes;
                 for (int r = 0; r < Rows; r++, next += rowBytes) Sse.Prefetch0(next);
             }
-            byte* qs = blk + T.ValuesOffset;
-            // Rows r, r+4, r+8, r+12 in the four 128-bit lanes; a dword transpose inside the lanes then leaves dword j
-            // of all sixteen rows in order: low nibbles are element quad j, high nibbles quad j + 4.
-            var x0 = Lanes(qs, r4);
-            var x1 = Lanes(qs + rowBytes, r4);
-            var x2 = Lanes(qs + 2 * rowBytes, r4);
-            var x3 = Lanes(qs + 3 * rowBytes, r4);
-            var t0 = Avx512F.UnpackLow(x0, x1);
-            var t1 = Avx512F.UnpackHigh(x0, x1);
-            var t2 = Avx512F.UnpackLow(x2, x3);
-            var t3 = Avx512F.UnpackHigh(x2, x3);
-            var k0 = Avx512F.UnpackLow(t0.AsInt64(), t2.AsInt64()).AsByte();
-            var k1 = Avx512F.UnpackHigh(t0.AsInt64(), t2.AsInt64()).AsByte();
-            var k2 = Avx512F.UnpackLow(t1.AsInt64(), t3.AsInt64()).AsByte();
-            var k3 = Avx512F.UnpackHigh(t1.AsInt64(), t3.AsInt64()).AsByte();
+            // Low nibbles of dword j are element quad j, high nibbles quad j + 4.
+            Rows16.Load(blk + T.ValuesOffset, rowBytes, out var k0, out var k1, out var k2, out var k3);
             int e = b * 32;
             var u = k0 & nibble;
-            Vector512<short> s0 = Pair(u, a0 + e), s1 = Pair(u, a1 + e), s2 = Pair(u, a2 + e), s3 = Pair(u, a3 + e),
-                s4 = Pair(u, a4 + e), s5 = Pair(u, a5 + e), s6 = Pair(u, a6 + e), s7 = Pair(u, a7 + e);
-            Step(k1 & nibble, e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(k2 & nibble, e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(k3 & nibble, e + 12, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(Avx512BW.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & nibble, e + 16, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(Avx512BW.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & nibble, e + 20, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Step(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.First(u, e, a0, a1, a2, a3, a4, a5, a6, a7, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+            Rows16.Step(k1 & nibble, e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(k2 & nibble, e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(k3 & nibble, e + 12, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(Avx512BW.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & nibble, e + 16, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(Avx512BW.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & nibble, e + 20, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
 
             var raw = Avx512F.InsertVector256(
                 Avx2.GatherVector256((int*)(blk + T.ScaleOffset), rowOffsets, 1).ToVector512Unsafe(),
@@ -121,35 +106,6 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
         if (count > 5) f5.Store(output + 5 * outputStride);
         if (count > 6) f6.Store(output + 6 * outputStride);
         if (count > 7) f7.Store(output + 7 * outputStride);
-    }
-
-    /// <summary>The sixteen bytes at <paramref name="p"/>, +stride, +2·stride, +3·stride in the four 128-bit lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Lanes(byte* p, long stride)
-    {
-        var v = Vector128.Load(p).ToVector256Unsafe().ToVector512Unsafe();
-        v = Avx512F.InsertVector128(v, Vector128.Load(p + stride), 1);
-        v = Avx512F.InsertVector128(v, Vector128.Load(p + 2 * stride), 2);
-        return Avx512F.InsertVector128(v, Vector128.Load(p + 3 * stride), 3).AsInt32();
-    }
-
-    /// <summary>Four activation bytes at <paramref name="a"/> against element quad u of all sixteen rows: two pair sums per row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> Pair(Vector512<byte> u, sbyte* a) => Avx512BW.MultiplyAddAdjacent(u, Vector512.Create(*(int*)a).AsSByte());
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
-        ref Vector512<short> s0, ref Vector512<short> s1, ref Vector512<short> s2, ref Vector512<short> s3,
-        ref Vector512<short> s4, ref Vector512<short> s5, ref Vector512<short> s6, ref Vector512<short> s7)
-    {
-        s0 += Pair(u, a0 + e);
-        s1 += Pair(u, a1 + e);
-        s2 += Pair(u, a2 + e);
-        s3 += Pair(u, a3 + e);
-        s4 += Pair(u, a4 + e);
-        s5 += Pair(u, a5 + e);
-        s6 += Pair(u, a6 + e);
-        s7 += Pair(u, a7 + e);
     }
 
     /// <summary>Symmetric formats: d·(d_a·Σ U·q − offset·d_a·Σq) added for one token.</summary>

@@ -95,9 +95,9 @@ public static unsafe partial class QuantizedDot
             GgmlType.IQ4_NL => Legacy<IQ4_NLBlock>(),
             GgmlType.Q2_K => Super<Q2_KBlock>(),
             GgmlType.Q3_K => Super<Q3_KBlock>(),
-            GgmlType.Q4_K => KQuantWideDecode.IsSupported
+            GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
-                : Super<Q4_KBlock>(),
+                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
