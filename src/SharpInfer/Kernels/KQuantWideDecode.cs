@@ -16,7 +16,8 @@ namespace SharpInfer.Kernels;
 /// doubled across the vector so a variable shift picks each quarter's pair: two vectors of 64 consecutive values that
 /// meet the activations as stored. The offset of 32 comes off once per super-block through the scaled 16-sums.</item>
 /// </list>
-/// d (and dmin) are widened without branches. Rows are read front to back as one stream (see <see cref="DecodePrefetch"/>).
+/// d (and dmin) are widened without branches, two Q4_K super-blocks' in one conversion. Rows are read front to back as
+/// one stream (see <see cref="DecodePrefetch"/>).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class KQuantWideDecode
@@ -43,30 +44,46 @@ internal static unsafe class KQuantWideDecode
         var acc = Vector512<float>.Zero;
         var mins = Vector256<float>.Zero;
         var mask = Vector512.Create((byte)0x0F);
-        for (int b = 0; b < n / 256; b++)
+        int nsb = n / 256, b = 0;
+        // Super-blocks in pairs: one widening serves both blocks' d and dmin (it costs about as much as their integer work).
+        for (; b + 1 < nsb; b += 2)
         {
             byte* block = w + (long)b * Q4KBytes;
-            DecodePrefetch.Ahead(block, Q4KBytes);
-            var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
-            var scales = Avx2.ConvertToVector256Int16(bytes).ToVector512Unsafe();
-            var z0 = Vector512.Load(block + 16);
-            var z1 = Vector512.Load(block + 80);
-            sbyte* q = a.Qs + b * 256;
-            var a0 = Vector512.Load((long*)q);
-            var a1 = Vector512.Load((long*)(q + 64));
-            var a2 = Vector512.Load((long*)(q + 128));
-            var a3 = Vector512.Load((long*)(q + 192));
-            var sum = Chunks(z0 & mask, Avx512F.Shuffle4x128(a0, a1, 0x44), scales, ChunkPairIndex(0, 2))
-                + Chunks(Avx512BW.ShiftRightLogical(z0.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a0, a1, 0xEE), scales, ChunkPairIndex(1, 3))
-                + Chunks(z1 & mask, Avx512F.Shuffle4x128(a2, a3, 0x44), scales, ChunkPairIndex(4, 6))
-                + Chunks(Avx512BW.ShiftRightLogical(z1.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a2, a3, 0xEE), scales, ChunkPairIndex(5, 7));
-            // d and dmin widened together, times the activation scale.
-            var scaled = HalfVector.F16PairToSingle(*(uint*)block) * a.D[b];
-            acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum), Vector512.Create(scaled.ToScalar()), acc);
-            var m = Avx2.MultiplyAddAdjacent(SuperBlockUnpack.Doubled(bytes, 8), Vector256.Load(a.BSums + b * 16));
-            mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(scaled.GetElement(1)), mins);
+            var halves = Vector128.Create(*(uint*)block, *(uint*)(block + Q4KBytes), 0, 0).AsUInt16();
+            var scaled = HalfVector.F16ToSingle(Sse41.ConvertToVector128Int32(halves).AsUInt32())
+                * Vector128.Create(a.D[b], a.D[b], a.D[b + 1], a.D[b + 1]);
+            Q4KSuperBlock(block, a, b, scaled, mask, ref acc, ref mins);
+            Q4KSuperBlock(block + Q4KBytes, a, b + 1, Sse.MoveHighToLow(scaled, scaled), mask, ref acc, ref mins);
+        }
+        if (b < nsb)
+        {
+            byte* block = w + (long)b * Q4KBytes;
+            Q4KSuperBlock(block, a, b, HalfVector.F16PairToSingle(*(uint*)block) * a.D[b], mask, ref acc, ref mins);
         }
         return Vector512.Sum(acc) - Vector256.Sum(mins);
+    }
+
+    /// <summary>One Q4_K super-block; <paramref name="scaled"/> holds d·d_a and dmin·d_a in its first two lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4KSuperBlock(byte* block, Q8Row a, int b, Vector128<float> scaled, Vector512<byte> mask, ref Vector512<float> acc, ref Vector256<float> mins)
+    {
+        DecodePrefetch.Ahead(block, Q4KBytes);
+        var bytes = SuperBlockUnpack.ScaleMinK4(block + 4);
+        var scales = Avx2.ConvertToVector256Int16(bytes).ToVector512Unsafe();
+        var z0 = Vector512.Load(block + 16);
+        var z1 = Vector512.Load(block + 80);
+        sbyte* q = a.Qs + b * 256;
+        var a0 = Vector512.Load((long*)q);
+        var a1 = Vector512.Load((long*)(q + 64));
+        var a2 = Vector512.Load((long*)(q + 128));
+        var a3 = Vector512.Load((long*)(q + 192));
+        var sum = Chunks(z0 & mask, Avx512F.Shuffle4x128(a0, a1, 0x44), scales, ChunkPairIndex(0, 2))
+            + Chunks(Avx512BW.ShiftRightLogical(z0.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a0, a1, 0xEE), scales, ChunkPairIndex(1, 3))
+            + Chunks(z1 & mask, Avx512F.Shuffle4x128(a2, a3, 0x44), scales, ChunkPairIndex(4, 6))
+            + Chunks(Avx512BW.ShiftRightLogical(z1.AsUInt16(), 4).AsByte() & mask, Avx512F.Shuffle4x128(a2, a3, 0xEE), scales, ChunkPairIndex(5, 7));
+        acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum), Vector512.Create(scaled.ToScalar()), acc);
+        var m = Avx2.MultiplyAddAdjacent(SuperBlockUnpack.Doubled(bytes, 8), Vector256.Load(a.BSums + b * 16));
+        mins = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(m), Vector256.Create(scaled.GetElement(1)), mins);
     }
 
     /// <summary>One Q6_K row × one activation row (256-element layout).</summary>
