@@ -73,30 +73,16 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
                 Avx2.GatherVector256((int*)(blk + 8 * rowBytes + T.ScaleOffset), rowOffsets, 1), 1);
             var scale = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(raw.AsUInt32()));
             float* m0 = meta0 + b * 8, m1 = meta1 + b * 8;
-            if (T.MinOffset >= 0)
-            {
-                // The minimum is the f16 right after the scale, so the same dwords carry it.
-                var min = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw.AsUInt32(), 16)));
-                f0 = WithMin(s0, ones, m0[0], m0[4], scale, min, f0);
-                f1 = WithMin(s1, ones, m0[1], m0[5], scale, min, f1);
-                f2 = WithMin(s2, ones, m0[2], m0[6], scale, min, f2);
-                f3 = WithMin(s3, ones, m0[3], m0[7], scale, min, f3);
-                f4 = WithMin(s4, ones, m1[0], m1[4], scale, min, f4);
-                f5 = WithMin(s5, ones, m1[1], m1[5], scale, min, f5);
-                f6 = WithMin(s6, ones, m1[2], m1[6], scale, min, f6);
-                f7 = WithMin(s7, ones, m1[3], m1[7], scale, min, f7);
-            }
-            else
-            {
-                f0 = WithOffset(s0, ones, m0[0], m0[4], offset, scale, f0);
-                f1 = WithOffset(s1, ones, m0[1], m0[5], offset, scale, f1);
-                f2 = WithOffset(s2, ones, m0[2], m0[6], offset, scale, f2);
-                f3 = WithOffset(s3, ones, m0[3], m0[7], offset, scale, f3);
-                f4 = WithOffset(s4, ones, m1[0], m1[4], offset, scale, f4);
-                f5 = WithOffset(s5, ones, m1[1], m1[5], offset, scale, f5);
-                f6 = WithOffset(s6, ones, m1[2], m1[6], offset, scale, f6);
-                f7 = WithOffset(s7, ones, m1[3], m1[7], offset, scale, f7);
-            }
+            // The minimum is the f16 right after the scale, so the same dwords carry it.
+            var min = T.MinOffset >= 0 ? HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw.AsUInt32(), 16))) : default;
+            f0 = Block(s0, ones, m0[0], m0[4], scale, min, offset, f0);
+            f1 = Block(s1, ones, m0[1], m0[5], scale, min, offset, f1);
+            f2 = Block(s2, ones, m0[2], m0[6], scale, min, offset, f2);
+            f3 = Block(s3, ones, m0[3], m0[7], scale, min, offset, f3);
+            f4 = Block(s4, ones, m1[0], m1[4], scale, min, offset, f4);
+            f5 = Block(s5, ones, m1[1], m1[5], scale, min, offset, f5);
+            f6 = Block(s6, ones, m1[2], m1[6], scale, min, offset, f6);
+            f7 = Block(s7, ones, m1[3], m1[7], scale, min, offset, f7);
         }
         f0.Store(output);
         if (count > 1) f1.Store(output + outputStride);
@@ -108,13 +94,17 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
         if (count > 7) f7.Store(output + 7 * outputStride);
     }
 
-    /// <summary>Symmetric formats: d·(d_a·Σ U·q − offset·d_a·Σq) added for one token.</summary>
+    /// <summary>
+    /// One token's block added to its results: d·(d_a·Σ U·q − offset·d_a·Σq) for symmetric formats,
+    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum (<paramref name="scaledSum"/> is d_a·Σq).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> WithOffset(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> offset, Vector512<float> scale, Vector512<float> f) =>
-        Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones)), Vector512.Create(da), Vector512.Create(scaledSum) * offset), scale, f);
-
-    /// <summary>Formats with a minimum: d·d_a·Σ U·q + m·d_a·Σq added for one token.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> WithMin(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> scale, Vector512<float> min, Vector512<float> f) =>
-        Vector512.FusedMultiplyAdd(min, Vector512.Create(scaledSum), Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones)) * Vector512.Create(da), scale, f));
+    private static Vector512<float> Block(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> scale,
+        Vector512<float> min, Vector512<float> offset, Vector512<float> f)
+    {
+        var dot = Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones));
+        return T.MinOffset >= 0
+            ? Vector512.FusedMultiplyAdd(min, Vector512.Create(scaledSum), Vector512.FusedMultiplyAdd(dot * Vector512.Create(da), scale, f))
+            : Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(dot, Vector512.Create(da), Vector512.Create(scaledSum) * offset), scale, f);
+    }
 }
