@@ -31,6 +31,7 @@ public static unsafe partial class KernelSelfCheck
             failures.AddRange(CheckQuantizedKernelsExact(t, blocks: 6, seed: 100 + (int)t));
             failures.AddRange(CheckTile16x8(t, blocks: 6, seed: 200 + (int)t));
         }
+        failures.AddRange(CheckValueBounds());
         failures.AddRange(CheckActivationQuantizers());
         failures.AddRange(CheckFloatKernels(160));
         failures.AddRange(CheckHalfConversions());
@@ -351,6 +352,38 @@ public static unsafe partial class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// Each 32-element format's declared largest unpacked value (<see cref="IBlock32.MaxValue"/>, which decides whether
+    /// the 16-bit tiles may take it) is the largest value its SIMD unpack gives over blocks of all-0x00, all-0x7F,
+    /// all-0xFF and random bytes: neither exceeded nor loose.
+    /// </summary>
+    public static List<string> CheckValueBounds()
+    {
+        var failures = new List<string>();
+        if (!Avx2.IsSupported) return failures;
+        Bound<Q4_0Block>(failures, "Q4_0");
+        Bound<Q4_1Block>(failures, "Q4_1");
+        Bound<Q5_0Block>(failures, "Q5_0");
+        Bound<Q5_1Block>(failures, "Q5_1");
+        Bound<Q8_0Block>(failures, "Q8_0");
+        Bound<IQ4_NLBlock>(failures, "IQ4_NL");
+        return failures;
+
+        static void Bound<T>(List<string> failures, string name) where T : struct, IBlock32
+        {
+            var r = new Random(T.BlockBytes);
+            byte* block = stackalloc byte[64];
+            int largest = 0;
+            for (int i = 0; i < 35; i++)
+            {
+                for (int j = 0; j < 64; j++) block[j] = i switch { 0 => 0, 1 => 0x7F, 2 => 0xFF, _ => (byte)r.Next(256) };
+                var values = T.Unpack(block);
+                for (int j = 0; j < 32; j++) largest = Math.Max(largest, values.GetElement(j));
+            }
+            if (largest != T.MaxValue) failures.Add($"{name}: unpacked values reach {largest}, but MaxValue says {T.MaxValue}");
+        }
     }
 
     /// <summary>

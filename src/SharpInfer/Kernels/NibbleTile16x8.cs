@@ -22,8 +22,8 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
     /// <summary>Tokens per tile.</summary>
     public const int Tokens = 8;
 
-    /// <summary>Whether this CPU and format have the tile: AVX-512BW and values that are plain nibbles (at most 15).</summary>
-    public static bool IsSupported => Avx512BW.IsSupported && (typeof(T) == typeof(Q4_0Block) || typeof(T) == typeof(Q4_1Block));
+    /// <summary>Whether this CPU and format have the tile: AVX-512BW, and values that are packed nibbles of at most 15.</summary>
+    public static bool IsSupported => Avx512BW.IsSupported && T.NibblePacked && T.MaxValue <= 15;
 
     /// <summary>
     /// Rows <paramref name="w"/> … +15 (<paramref name="rowBytes"/> apart) × the <paramref name="count"/> (1–8) activation

@@ -17,6 +17,12 @@ internal unsafe interface IBlock32
     /// <summary>Offset subtracted from U; 128 marks signed 8-bit weights stored shifted into the unsigned range.</summary>
     static abstract int Offset { get; }
 
+    /// <summary>
+    /// The largest unpacked value U: it bounds the 16-bit pair sums of <c>vpmaddubsw</c>, which the sixteen-by-eight
+    /// tiles (<see cref="NibbleTile16x8{T}"/>) accumulate without widening only for values up to 15.
+    /// </summary>
+    static abstract int MaxValue { get; }
+
     /// <summary>The 32 values of a block as unsigned bytes.</summary>
     static abstract Vector256<byte> Unpack(byte* block);
 
@@ -74,6 +80,7 @@ internal unsafe struct Q4_0Block : IBlock32
     public static int ValuesOffset => 2;
     public static int BlockBytes => 18;
     public static int Offset => 8;
+    public static int MaxValue => 15;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 2);
     public static int ScaleOffset => 0;
     public static int MinOffset => -1;
@@ -85,6 +92,7 @@ internal unsafe struct Q4_1Block : IBlock32
     public static int ValuesOffset => 4;
     public static int BlockBytes => 20;
     public static int Offset => 0;
+    public static int MaxValue => 15;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 4);
     public static int ScaleOffset => 0;
     public static int MinOffset => 2;
@@ -94,6 +102,7 @@ internal unsafe struct Q5_0Block : IBlock32
 {
     public static int BlockBytes => 22;
     public static int Offset => 16;
+    public static int MaxValue => 31;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 6) | BlockUnpack.ExpandBits(*(uint*)(block + 2), 0x10);
     public static int ScaleOffset => 0;
     public static int MinOffset => -1;
@@ -103,6 +112,7 @@ internal unsafe struct Q5_1Block : IBlock32
 {
     public static int BlockBytes => 24;
     public static int Offset => 0;
+    public static int MaxValue => 31;
     public static Vector256<byte> Unpack(byte* block) => BlockUnpack.Nibbles(block + 8) | BlockUnpack.ExpandBits(*(uint*)(block + 4), 0x10);
     public static int ScaleOffset => 0;
     public static int MinOffset => 2;
@@ -112,6 +122,7 @@ internal unsafe struct Q8_0Block : IBlock32
 {
     public static int BlockBytes => 34;
     public static int Offset => 128;
+    public static int MaxValue => 255;
     public static Vector256<byte> Unpack(byte* block) => Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
     public static int ScaleOffset => 0;
     public static int MinOffset => -1;
@@ -121,6 +132,7 @@ internal unsafe struct IQ4_NLBlock : IBlock32
 {
     public static int BlockBytes => 18;
     public static int Offset => 128;
+    public static int MaxValue => 241;
 
     // The non-linear table shifted by 128 into bytes, in both 128-bit lanes for vpshufb.
     private static Vector256<byte> Table => Vector256.Create((byte)1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241,
