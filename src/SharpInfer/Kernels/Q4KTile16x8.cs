@@ -70,10 +70,10 @@ internal static unsafe class Q4KTile16x8
 
             // Scales and minimums: each row's twelve packed bytes unpacked to [sc0..sc7, m0..m7] four rows at a time,
             // then transposed: dword j of all rows is scales 4j..4j+3 (j < 2) or minimums 4(j−2).. (j ≥ 2).
-            var lanes0 = ScaleMin(Rows16.Lanes(blk + 4, 4 * rowBytes));
-            var lanes1 = ScaleMin(Rows16.Lanes(blk + 4 + rowBytes, 4 * rowBytes));
-            var lanes2 = ScaleMin(Rows16.Lanes(blk + 4 + 2 * rowBytes, 4 * rowBytes));
-            var lanes3 = ScaleMin(Rows16.Lanes(blk + 4 + 3 * rowBytes, 4 * rowBytes));
+            var lanes0 = SuperBlockUnpack.ScaleMinK4(Rows16.Lanes(blk + 4, 4 * rowBytes));
+            var lanes1 = SuperBlockUnpack.ScaleMinK4(Rows16.Lanes(blk + 4 + rowBytes, 4 * rowBytes));
+            var lanes2 = SuperBlockUnpack.ScaleMinK4(Rows16.Lanes(blk + 4 + 2 * rowBytes, 4 * rowBytes));
+            var lanes3 = SuperBlockUnpack.ScaleMinK4(Rows16.Lanes(blk + 4 + 3 * rowBytes, 4 * rowBytes));
             Rows16.Transpose(lanes0, lanes1, lanes2, lanes3, out var scales03, out var scales47, out var mins03, out var mins47);
             for (int g = 0; g < 4; g++)
             {
@@ -128,21 +128,6 @@ internal static unsafe class Q4KTile16x8
             acc[7] = Finish(m7, q1, 3, d, dmin, minimums, acc[7]);
         }
         for (int t = 0; t < count; t++) acc[t].Store(output + t * outputStride);
-    }
-
-    /// <summary>
-    /// Four rows' sixteen packed scale bytes (one row per 128-bit lane) → [sc0..sc7, m0..m7] per row: the 512-bit form
-    /// of <see cref="SuperBlockUnpack.ScaleMinK4"/>, whose operations all stay inside a lane.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<uint> ScaleMin(Vector512<uint> v)
-    {
-        var low = Avx512F.ShiftRightLogicalVariable(Avx512F.Shuffle(v, 0x98), Vector512.Create(0u, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4))
-            & Vector512.Create(0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu,
-                0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu);
-        var high = Vector512.ShiftLeft(Vector512.ShiftRightLogical(Avx512F.Shuffle(v, 0x50), 6)
-            & Vector512.Create(0u, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u), 4);
-        return low | high;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -65,6 +65,21 @@ internal static unsafe class SuperBlockUnpack
         var high = Vector128.ShiftLeft(Vector128.ShiftRightLogical(Sse2.Shuffle(v, 0x50), 6) & Vector128.Create(0u, 0x03030303u, 0, 0x03030303u), 4);
         return (low | high).AsByte();
     }
+
+    /// <summary>
+    /// The same for four rows at once, one row's sixteen bytes per 128-bit lane (every operation above stays inside a
+    /// lane); the sixteen-row Q4_K tiles use it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<uint> ScaleMinK4(Vector512<uint> v)
+    {
+        var low = Avx512F.ShiftRightLogicalVariable(Avx512F.Shuffle(v, 0x98), Vector512.Create(0u, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4))
+            & Vector512.Create(0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu,
+                0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu, 0x3F3F3F3Fu, 0x0F0F0F0Fu);
+        var high = Vector512.ShiftLeft(Vector512.ShiftRightLogical(Avx512F.Shuffle(v, 0x50), 6)
+            & Vector512.Create(0u, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u, 0, 0x03030303u), 4);
+        return low | high;
+    }
 }
 
 internal unsafe struct Q2_KBlock : ISuperBlock
