@@ -24,8 +24,15 @@ internal static class DecodePrefetch
     /// so a row read in consecutive pieces skips no line whatever its alignment.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Ahead(byte* p, int bytes)
+    public static unsafe void Ahead(byte* p, int bytes) => Lines(p + Distance, bytes);
+
+    /// <summary>
+    /// Prefetches every line of the <paramref name="bytes"/> at <paramref name="p"/>: addresses 64 bytes apart, so calls
+    /// for consecutive pieces of a stream skip no line (the rule <see cref="Ahead"/> and the tiles' next-rows prefetch share).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Lines(byte* p, int bytes)
     {
-        for (int line = 0; line < bytes; line += 64) Sse.Prefetch0(p + Distance + line);
+        for (int line = 0; line < bytes; line += 64) Sse.Prefetch0(p + line);
     }
 }

@@ -49,12 +49,8 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
         for (int b = 0; b < nb; b++)
         {
             byte* blk = w + (long)b * bb;
-            if (b % 3 == 0)
-            {
-                // The next tile's rows, the same blocks (three blocks are at most 60 bytes, so no line is skipped).
-                byte* next = blk + Rows * rowBytes;
-                for (int r = 0; r < Rows; r++, next += rowBytes) Sse.Prefetch0(next);
-            }
+            // Three blocks (at most 60 bytes) per prefetch round: one line per row.
+            if (b % 3 == 0) Rows16.PrefetchNextTile(blk, rowBytes, 3 * bb);
             // Low nibbles of dword j are element quad j, high nibbles quad j + 4.
             Rows16.Load(blk + T.ValuesOffset, rowBytes, out var k0, out var k1, out var k2, out var k3);
             int e = b * 32;

@@ -58,15 +58,7 @@ internal static unsafe class Q4KTile16x8
         for (int b = 0; b < nsb; b++)
         {
             byte* blk = w + (long)b * BlockBytes;
-            // The next tile's rows, the same super-block (lines at most 48 bytes apart, so none is skipped).
-            byte* next = blk + Rows * rowBytes;
-            for (int r = 0; r < Rows; r++, next += rowBytes)
-            {
-                Sse.Prefetch0(next);
-                Sse.Prefetch0(next + 48);
-                Sse.Prefetch0(next + 96);
-                Sse.Prefetch0(next + BlockBytes - 1);
-            }
+            Rows16.PrefetchNextTile(blk, rowBytes, BlockBytes);
 
             // Scales and minimums: each row's twelve packed bytes unpacked to [sc0..sc7, m0..m7] four rows at a time,
             // then transposed: dword j of all rows is scales 4j..4j+3 (j < 2) or minimums 4(j−2).. (j ≥ 2).

@@ -12,6 +12,18 @@ namespace SharpInfer.Kernels;
 internal static unsafe class Rows16
 {
     /// <summary>
+    /// Prefetches the <paramref name="bytes"/> at <paramref name="p"/> in each row of the next tile (the sixteen rows after
+    /// this one): a tile reads its rows side by side, sixteen short streams that the hardware prefetchers do not follow,
+    /// and streaming from memory without this took 2.2× as long. Consecutive calls must cover consecutive pieces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchNextTile(byte* p, long rowBytes, int bytes)
+    {
+        byte* next = p + 16 * rowBytes;
+        for (int r = 0; r < 16; r++, next += rowBytes) DecodePrefetch.Lines(next, bytes);
+    }
+
+    /// <summary>
     /// The sixteen bytes at <paramref name="p"/> + i·<paramref name="rowBytes"/> for rows i = 0 … 15 as four vectors:
     /// vector j holds dword j of every row, row r in dword r.
     /// </summary>
