@@ -393,11 +393,12 @@ public static unsafe partial class KernelSelfCheck
     private static void SetExtremeNibbles(GgmlType type, Span<byte> row, int blocks, byte nibbles)
     {
         SetUnitScales(type, row, blocks);
-        (int blockBytes, int valuesOffset, int valuesBytes) = type switch
+        int blockBytes = (int)GgmlTypeInfo.RowBytes(type, QuantizedDot.UsesSuperBlocks(type) ? 256 : 32);
+        (int valuesOffset, int valuesBytes) = type switch
         {
-            GgmlType.Q4_0 => (18, 2, 16),
-            GgmlType.Q4_1 => (20, 4, 16),
-            GgmlType.Q4_K => (144, 16, 128),
+            GgmlType.Q4_0 => (2, 16),
+            GgmlType.Q4_1 => (4, 16),
+            GgmlType.Q4_K => (16, 128),
             _ => throw new ArgumentException($"{type} has no 16×8 tile"),
         };
         for (int b = 0; b < blocks; b++)

@@ -51,8 +51,8 @@ public static unsafe partial class QuantizedDot
         /// </summary>
         public int PanelMinTokens { get; init; }
         /// <summary>
-        /// The smallest <see cref="PanelMinTokens"/> of any format, and the token count of <see cref="Tile4x8"/>: below
-        /// it no quad metadata (read by the panels and the 4×8 tiles) is built.
+        /// The smallest <see cref="PanelMinTokens"/> of any format, and the token count of <see cref="Tile4x8"/> and
+        /// <see cref="Tile16x8"/>: below it no quad metadata (read by the panels and both tiles) is built.
         /// </summary>
         public const int SmallestPanelBatch = 8;
     }

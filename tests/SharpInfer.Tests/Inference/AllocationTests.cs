@@ -12,7 +12,8 @@ public class AllocationTests
 {
     /// <summary>
     /// stories260K (F32 weights: the float kernels), and random-weight models whose matrices take the integer kernels:
-    /// Q4_0 (32-element blocks) and Q4_K (super-blocks; with 8 sequences a step is the 4×8 tile with its quad metadata).
+    /// Q4_0 (32-element blocks) and Q4_K (super-blocks; with 8 sequences a step runs the 16×8 tile on AVX-512BW, else
+    /// the 4×8 tile, with the quad metadata).
     /// </summary>
     [Theory]
     [InlineData("models/stories260K.gguf", 1, 0f)]
