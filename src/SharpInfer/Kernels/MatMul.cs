@@ -38,7 +38,7 @@ public readonly unsafe struct PreparedActivations
 /// (in the layouts the weight formats need) and the product runs on integer kernels — for decode row after row
 /// (one prefetched stream per thread, see <see cref="DecodePrefetch"/>), for a few tokens four-by-four and
 /// four-by-eight register tiles, for prefill packed panels, with tokens processed in blocks that stay in L2 while the
-/// weight rows stream past; 4-bit formats on AVX-512BW take sixteen-by-eight tiles from eight tokens on (parallel
+/// weight rows stream past; 4-bit formats on AVX-512BW take sixteen-by-eight tiles from three tokens on (parallel
 /// decode and prefill alike). f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
 /// are handed to the compute pool as guided ranges of row units (quads, or sixteen-row tiles); prefill hands out whole
 /// panels.
@@ -50,9 +50,6 @@ public sealed unsafe class MatMul : IDisposable
 
     /// <summary>Tokens a packed panel meets before the next panel is packed (their activations stay in L2).</summary>
     private const int PanelTokenBlock = 128;
-
-    /// <summary>Fewest tokens for which packing panels beats the four-row tiles.</summary>
-    private const int PanelMinTokens = QuantizedDot.Kernels.SmallestPanelBatch;
 
     private readonly int _maxTokens;
     private readonly int _maxColumns;
@@ -97,12 +94,14 @@ public sealed unsafe class MatMul : IDisposable
     public PreparedActivations Prepare(ComputePool pool, float* x, int tokens, int columns, ReadOnlySpan<GgmlType> types)
     {
         if (tokens > _maxTokens || columns > _maxColumns) throw new ArgumentException($"{tokens}×{columns} activations exceed the scratch of {_maxTokens}×{_maxColumns}");
-        bool need32 = false, need256 = false;
+        bool need32 = false, need256 = false, meta32 = false, meta256 = false;
         foreach (var t in types)
         {
             if (!QuantizedDot.IsQuantizedPath(t)) continue;
-            if (QuantizedDot.UsesSuperBlocks(t)) need256 = true;
-            else need32 = true;
+            // The token quads' metadata only where a kernel of these types will read it for this many tokens.
+            bool meta = tokens >= QuantizedDot.KernelsFor(t).QuadMetaMinTokens;
+            if (QuantizedDot.UsesSuperBlocks(t)) (need256, meta256) = (true, meta256 | meta);
+            else (need32, meta32) = (true, meta32 | meta);
         }
         var q32 = new Q8Row { Qs = _qs32.Pointer, D = _d32.Pointer, Sums = _sums32.Pointer, SumsScaled = _ss32.Pointer };
         var q256 = new Q8Row { Qs = _qs256.Pointer, D = _d256.Pointer, BSums = _bsums.Pointer, BSumsScaled = _bss.Pointer };
@@ -111,19 +110,18 @@ public sealed unsafe class MatMul : IDisposable
             var job = new QuantizeJob { X = x, Columns = columns, Q32 = q32, Q256 = q256, Do32 = need32, Do256 = need256 };
             pool.For(tokens, &QuantizeToken, &job, Math.Max(1, tokens / (pool.ThreadCount * 4)));
         }
-        bool panels = tokens >= PanelMinTokens;
-        if (panels && need32)
+        if (meta32)
         {
             var meta = new QuadMetaJob { First = q32, Columns = columns, Tokens = tokens, Meta = _quadMeta32.Pointer, Super = false };
             pool.For((tokens + 3) / 4, &BuildQuadMeta, &meta);
         }
-        if (panels && need256)
+        if (meta256)
         {
             var meta = new QuadMetaJob { First = q256, Columns = columns, Tokens = tokens, Meta = _quadMeta256.Pointer, Super = true };
             pool.For((tokens + 3) / 4, &BuildQuadMeta, &meta);
         }
         return new PreparedActivations(x, tokens, columns, q32, q256, need32, need256,
-            panels && need32 ? _quadMeta32.Pointer : null, panels && need256 ? _quadMeta256.Pointer : null);
+            meta32 ? _quadMeta32.Pointer : null, meta256 ? _quadMeta256.Pointer : null);
     }
 
     private struct QuadMetaJob
@@ -225,7 +223,7 @@ public sealed unsafe class MatMul : IDisposable
         };
         // Panels pay off once a packed panel meets enough tokens to amortise the packing.
         job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
-        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null;
+        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null && a.Tokens >= job.Kernels.Tile16x8MinTokens;
         job.UsePanels = !job.UseWideTiles && quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         // Work is handed out in whole units of the kernel that computes the rows (a row's result then never depends on
         // where a thread's share begins): quads, sixteen-row tiles, or panels.
@@ -365,7 +363,7 @@ public sealed unsafe class MatMul : IDisposable
                 int t = tb;
                 if (k.Tile4x8 != null && job.QuadMeta != null)
                 {
-                    for (; t + 8 <= tEnd; t += 8)
+                    for (; t + QuantizedDot.Kernels.Tile4x8Tokens <= tEnd; t += QuantizedDot.Kernels.Tile4x8Tokens)
                     {
                         void* meta = (int*)job.QuadMeta + t / 4 * quadDwords;
                         k.Tile4x8(w, job.RowBytes, job.Activation(t), meta, cols, job.Y + (long)t * rows + r, rows);

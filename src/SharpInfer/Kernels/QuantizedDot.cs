@@ -35,9 +35,15 @@ public static unsafe partial class QuantizedDot
         /// Sixteen rows × up to eight consecutive activation rows starting at a multiple of four (null where the CPU or
         /// format has none), reading their token quads' metadata; arguments: rows, row stride, first activation row,
         /// metadata, columns, token count, output, output stride; result [t·stride + r]. Where present it takes every
-        /// batch of eight tokens or more instead of the panels.
+        /// batch of <see cref="Tile16x8MinTokens"/> or more instead of the row kernels, 4×4 tiles and panels.
         /// </summary>
         public delegate*<byte*, long, Q8Row, void*, int, int, float*, long, void> Tile16x8 { get; init; }
+        /// <summary>
+        /// Fewest tokens for which <see cref="Tile16x8"/> runs. A tile costs about the same for one token as for eight,
+        /// so it pays off once the row kernels' cost per token adds up to it (measured, 2 threads, 2048 columns, Q4_0,
+        /// Q4_1 and Q4_K: the row kernels lead at 2 tokens, the tile at 3 by 5–10 % and at 4–7 by 1.5–2.5×).
+        /// </summary>
+        public int Tile16x8MinTokens { get; init; }
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
@@ -50,11 +56,14 @@ public static unsafe partial class QuantizedDot
         /// step per super-block for all eight tokens and whose panels cost more to pack).
         /// </summary>
         public int PanelMinTokens { get; init; }
+        /// <summary>The token count of <see cref="Tile4x8"/>.</summary>
+        public const int Tile4x8Tokens = 8;
         /// <summary>
-        /// The smallest <see cref="PanelMinTokens"/> of any format, and the token count of <see cref="Tile4x8"/> and
-        /// <see cref="Tile16x8"/>: below it no quad metadata (read by the panels and both tiles) is built.
+        /// Fewest tokens for which a kernel of this format reads the token quads' metadata (panels, 4×8 or 16×8 tiles);
+        /// below it the activations are prepared without it.
         /// </summary>
-        public const int SmallestPanelBatch = 8;
+        public int QuadMetaMinTokens => Math.Min(HasPanels ? PanelMinTokens : int.MaxValue,
+            Math.Min(Tile4x8 != null ? Tile4x8Tokens : int.MaxValue, Tile16x8 != null ? Tile16x8MinTokens : int.MaxValue));
     }
 
     /// <summary>Rows per prefill panel.</summary>
@@ -97,7 +106,7 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
-                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null },
+                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 3 },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
@@ -117,6 +126,7 @@ public static unsafe partial class QuantizedDot
         PanelMinTokens = 8,
         // Measured against the panels (2 threads, 2048 columns): 22 % faster at 16 tokens, 9 % at 64, 3 % at 512.
         Tile16x8 = NibbleTile16x8<T>.IsSupported ? &NibbleTile16x8<T>.Multiply : null,
+        Tile16x8MinTokens = 3,
     };
 
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()

@@ -16,9 +16,10 @@ public unsafe class MatMulTests
     /// Every weight type × token counts that take each path of <see cref="MatMul"/>: decode over guided row ranges (1),
     /// four-row decode and 4×4 tiles (5),
     /// exactly one 4×8 tile (8), tiles at later token quads plus a 4×4 and a single remainder (21), prefill panels with a
-    /// short last quad (45), and more tokens than one L2 token block (70); for the 16×8 tiles of 4-bit formats one full
-    /// tile (8), short last tiles of 5 (21, 45) and 6 (70), and more tokens than their token block of 128 ending in a
-    /// tile of 3 (131). 37 rows: two whole 16-row tiles and five rows left for the four-row kernels.
+    /// short last quad (45), and more tokens than one L2 token block (70); for the 16×8 tiles of 4-bit formats a lone
+    /// short tile (5), one full tile (8), short last tiles of 5 (21, 45) and 6 (70), and more tokens than their token
+    /// block of 128 ending in a tile of 3 (131). 37 rows: two whole 16-row tiles and five rows left for the four-row
+    /// kernels.
     /// </summary>
     public static TheoryData<GgmlType, int> TypesAndTokens()
     {
