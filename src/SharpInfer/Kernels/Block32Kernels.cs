@@ -69,9 +69,9 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
             byte* blk = w + b * bb;
             DecodePrefetch.Ahead(blk, 8 * T.BlockBytes);
             // The gathered dwords hold each block's f16 in their low half; the widening ignores the high half.
-            var d = HalfVector.FromBits(Avx2.GatherVector256((int*)(blk + T.ScaleOffset), where, 1).AsUInt32());
+            var d = HalfVector.FromBits(StridedDwords.Load8(blk + T.ScaleOffset, bb));
             var c = offset == 0 ? Vector256<float>.Zero : d * Vector256.Create((float)-offset);
-            if (T.MinOffset >= 0) c += HalfVector.FromBits(Avx2.GatherVector256((int*)(blk + T.MinOffset), where, 1).AsUInt32());
+            if (T.MinOffset >= 0) c += HalfVector.FromBits(StridedDwords.Load8(blk + T.MinOffset, bb));
             corr = Vector256.FusedMultiplyAdd(c, Vector256.Load(a.SumsScaled + b), corr);
             var scale = d * Vector256.Load(a.D + b);
             sbyte* q = a.Qs + b * 32;

@@ -39,9 +39,6 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         float* meta0 = (float*)quadMeta, meta1 = count > 4 ? meta0 + Block32Panels<T>.QuadMetaFloats(n) : meta0;
-        // Dword gathers of the sixteen rows' scale (and minimum, in the next two bytes) — row offsets fit an int
-        // because a tile spans sixteen rows.
-        var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
         var nibble = Vector512.Create((byte)0x0F);
         var ones = Vector512.Create((short)1);
         var offset = Vector512.Create((float)-T.Offset);
@@ -64,21 +61,20 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             Rows16.Step(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
             Rows16.Step(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
 
-            var raw = Avx512F.InsertVector256(
-                Avx2.GatherVector256((int*)(blk + T.ScaleOffset), rowOffsets, 1).ToVector512Unsafe(),
-                Avx2.GatherVector256((int*)(blk + 8 * rowBytes + T.ScaleOffset), rowOffsets, 1), 1);
+            // The sixteen rows' scale, and the minimum in the next two bytes.
+            var raw = StridedDwords.Load16(blk + T.ScaleOffset, rowBytes);
             var scale = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(raw.AsUInt32()));
             float* m0 = meta0 + b * 8, m1 = meta1 + b * 8;
             // The minimum is the f16 right after the scale, so the same dwords carry it.
             var min = T.MinOffset >= 0 ? HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw.AsUInt32(), 16))) : default;
-            f0 = Block(s0, ones, m0[0], m0[4], scale, min, offset, f0);
-            f1 = Block(s1, ones, m0[1], m0[5], scale, min, offset, f1);
-            f2 = Block(s2, ones, m0[2], m0[6], scale, min, offset, f2);
-            f3 = Block(s3, ones, m0[3], m0[7], scale, min, offset, f3);
-            f4 = Block(s4, ones, m1[0], m1[4], scale, min, offset, f4);
-            f5 = Block(s5, ones, m1[1], m1[5], scale, min, offset, f5);
-            f6 = Block(s6, ones, m1[2], m1[6], scale, min, offset, f6);
-            f7 = Block(s7, ones, m1[3], m1[7], scale, min, offset, f7);
+            f0 = Block(s0, ones, m0 + 0, scale, min, offset, f0);
+            f1 = Block(s1, ones, m0 + 1, scale, min, offset, f1);
+            f2 = Block(s2, ones, m0 + 2, scale, min, offset, f2);
+            f3 = Block(s3, ones, m0 + 3, scale, min, offset, f3);
+            f4 = Block(s4, ones, m1 + 0, scale, min, offset, f4);
+            f5 = Block(s5, ones, m1 + 1, scale, min, offset, f5);
+            f6 = Block(s6, ones, m1 + 2, scale, min, offset, f6);
+            f7 = Block(s7, ones, m1 + 3, scale, min, offset, f7);
         }
         f0.Store(output);
         if (count > 1) f1.Store(output + outputStride);
@@ -92,15 +88,16 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
 
     /// <summary>
     /// One token's block added to its results: d·(d_a·Σ U·q − offset·d_a·Σq) for symmetric formats,
-    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum (<paramref name="scaledSum"/> is d_a·Σq).
+    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum, with d_a and d_a·Σq from the token's <paramref name="meta"/> (4 floats apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Block(Vector512<short> s, Vector512<short> ones, float da, float scaledSum, Vector512<float> scale,
+    private static Vector512<float> Block(Vector512<short> s, Vector512<short> ones, float* meta, Vector512<float> scale,
         Vector512<float> min, Vector512<float> offset, Vector512<float> f)
     {
         var dot = Vector512.ConvertToSingle(Avx512BW.MultiplyAddAdjacent(s, ones));
+        // Broadcast straight from the metadata so that the loads fold into the arithmetic.
         return T.MinOffset >= 0
-            ? Vector512.FusedMultiplyAdd(min, Vector512.Create(scaledSum), Vector512.FusedMultiplyAdd(dot * Vector512.Create(da), scale, f))
-            : Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(dot, Vector512.Create(da), Vector512.Create(scaledSum) * offset), scale, f);
+            ? Vector512.FusedMultiplyAdd(min, Vector512.Create(meta[4]), Vector512.FusedMultiplyAdd(dot * Vector512.Create(meta[0]), scale, f))
+            : Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(dot, Vector512.Create(meta[0]), offset * Vector512.Create(meta[4])), scale, f);
     }
 }

@@ -41,7 +41,6 @@ internal static unsafe class Q4KTile16x8
             a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         int* meta0 = (int*)quadMeta, meta1 = count > 4 ? meta0 + SuperBlockPanels<Q4_KBlock>.QuadMetaDwords(n) : meta0;
-        var rowOffsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)rowBytes;
         var nibble = Vector512.Create((byte)0x0F);
 
         // vpshufb controls that spread byte c of each row's dword into both words of the dword (a group's scale or
@@ -104,9 +103,7 @@ internal static unsafe class Q4KTile16x8
             }
 
             // d and dmin: the first dword of each row's super-block.
-            var raw = Avx512F.InsertVector256(
-                Avx2.GatherVector256((int*)blk, rowOffsets, 1).ToVector512Unsafe(),
-                Avx2.GatherVector256((int*)(blk + 8 * rowBytes), rowOffsets, 1), 1).AsUInt32();
+            var raw = StridedDwords.Load16(blk, rowBytes);
             var d = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(raw));
             var dmin = HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw, 16)));
             int* q0 = meta0 + b * SuperBlockPanels<Q4_KBlock>.QuadDwordsPerSuperBlock, q1 = meta1 + b * SuperBlockPanels<Q4_KBlock>.QuadDwordsPerSuperBlock;
