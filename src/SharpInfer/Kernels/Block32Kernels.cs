@@ -54,7 +54,7 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
 
     /// <summary>
     /// One row × one activation row, read front to back as one stream, eight blocks per iteration: their f16 scales
-    /// (and minimums) come in one <c>vpgatherdd</c> and are widened together, not one by one in software.
+    /// (and minimums) come in one vector (<see cref="StridedDwords"/>) and are widened together, not one by one.
     /// </summary>
     public static float Dot(byte* w, Q8Row a, int n)
     {
@@ -62,13 +62,12 @@ internal static unsafe class Block32Kernels<T> where T : struct, IBlock32
         // Four accumulators: each takes two multiply-adds per iteration, so their latency does not bound the loop.
         Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         var corr = Vector256<float>.Zero;
-        var where = Vector256.Create(0, bb, 2 * bb, 3 * bb, 4 * bb, 5 * bb, 6 * bb, 7 * bb);
         int b = 0;
         for (; b + 8 <= nb; b += 8)
         {
             byte* blk = w + b * bb;
             DecodePrefetch.Ahead(blk, 8 * T.BlockBytes);
-            // The gathered dwords hold each block's f16 in their low half; the widening ignores the high half.
+            // The dwords hold each block's f16 in their low half; the widening ignores the high half.
             var d = HalfVector.FromBits(StridedDwords.Load8(blk + T.ScaleOffset, bb));
             var c = offset == 0 ? Vector256<float>.Zero : d * Vector256.Create((float)-offset);
             if (T.MinOffset >= 0) c += HalfVector.FromBits(StridedDwords.Load8(blk + T.MinOffset, bb));
