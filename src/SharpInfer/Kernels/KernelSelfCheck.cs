@@ -272,8 +272,9 @@ public static unsafe partial class KernelSelfCheck
 
     /// <summary>
     /// The sixteen-by-eight tile (where this CPU has one for <paramref name="type"/>) against the scalar twin: random
-    /// rows and activations within the float-order tolerance, then the extremes its 16-bit sums must hold — every value
-    /// 15 (or 0) against activations of ±127 with unit scales — exactly; each for a full batch of eight and a short one.
+    /// rows and activations within the float-order tolerance, then the extremes its sums must hold — every value at the
+    /// format's largest (or smallest) against activations of ±127 with unit scales — exactly; each for a full batch of
+    /// eight, one of four and a short one.
     /// </summary>
     public static List<string> CheckTile16x8(GgmlType type, int blocks, int seed)
     {
@@ -296,8 +297,8 @@ public static unsafe partial class KernelSelfCheck
                 {
                     var span = weights.AsSpan((int)(row * rowBytes), (int)rowBytes);
                     Quantize.Row(type, RandomFloats(r, n, outliers: true), span);
-                    // Values all 15 in even rows and all 0 in odd ones.
-                    if (extreme) SetExtremeNibbles(type, span, nb, row % 2 == 0 ? (byte)0xFF : (byte)0);
+                    // Values all at the largest in even rows and all at the smallest in odd ones.
+                    if (extreme) SetExtremeValues(type, span, nb, largest: row % 2 == 0);
                 }
                 using var acts = new Q8Rows(tokens, n);
                 for (int t = 0; t < tokens; t++)
@@ -323,9 +324,9 @@ public static unsafe partial class KernelSelfCheck
                 using var output = new NativeBuffer<float>(tokens * rows);
                 fixed (byte* w = weights)
                 {
-                    // A full batch and a short one (every size 1–7 comes up across the lengths); a short batch must
-                    // leave the results past it untouched.
-                    foreach (int count in (int[])[tokens, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
+                    // A full batch, a full quad (tiles may run a four-token form) and a short batch (every size 1–7
+                    // comes up across the lengths); a short batch must leave the results past it untouched.
+                    foreach (int count in (int[])[tokens, 4, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
                     {
                         for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, super), n, count, quad, super, meta.Pointer + quad * quadDwords);
                         new Span<float>(output.Pointer, tokens * rows).Fill(float.NaN);
@@ -387,24 +388,30 @@ public static unsafe partial class KernelSelfCheck
     }
 
     /// <summary>
-    /// Sets every 4-bit value of a row to <paramref name="nibbles"/> (0xFF: all 15) with unit scales (Q4_K: unit
-    /// super-block scales and every group scale and minimum 1), so products and sums are exact integers.
+    /// Unit scales (Q4_K: unit super-block scales and every group scale and minimum 1) and every value of each block at
+    /// the format's largest unpacked value (<paramref name="largest"/>) or its smallest: the bounds a tile's sums must
+    /// hold, with products and sums that are exact integers.
     /// </summary>
-    private static void SetExtremeNibbles(GgmlType type, Span<byte> row, int blocks, byte nibbles)
+    private static void SetExtremeValues(GgmlType type, Span<byte> row, int blocks, bool largest)
     {
         SetUnitScales(type, row, blocks);
         int blockBytes = (int)GgmlTypeInfo.RowBytes(type, QuantizedDot.UsesSuperBlocks(type) ? 256 : 32);
-        (int valuesOffset, int valuesBytes) = type switch
+        // Q8_0 stores signed bytes shifted by 128 (0x7F unpacks to 255, 0x80 to 0); the other formats' high and low
+        // bits are all set or all clear (Q5's fifth bits included, IQ4_NL's table indices 15 and 0).
+        (int valuesOffset, int valuesBytes, byte fill) = type switch
         {
-            GgmlType.Q4_0 => (2, 16),
-            GgmlType.Q4_1 => (4, 16),
-            GgmlType.Q4_K => (16, 128),
+            GgmlType.Q4_0 or GgmlType.IQ4_NL => (2, 16, largest ? (byte)0xFF : (byte)0),
+            GgmlType.Q4_1 => (4, 16, largest ? (byte)0xFF : (byte)0),
+            GgmlType.Q5_0 => (2, 20, largest ? (byte)0xFF : (byte)0),
+            GgmlType.Q5_1 => (4, 20, largest ? (byte)0xFF : (byte)0),
+            GgmlType.Q8_0 => (2, 32, largest ? (byte)0x7F : (byte)0x80),
+            GgmlType.Q4_K => (16, 128, largest ? (byte)0xFF : (byte)0),
             _ => throw new ArgumentException($"{type} has no 16×8 tile"),
         };
         for (int b = 0; b < blocks; b++)
         {
             var blk = row.Slice(b * blockBytes, blockBytes);
-            blk.Slice(valuesOffset, valuesBytes).Fill(nibbles);
+            blk.Slice(valuesOffset, valuesBytes).Fill(fill);
             // Q4_K's packed 6-bit scales and minimums: bytes 0–3 scales 0–3, 4–7 minimums 0–3, 8–11 the low nibbles of
             // scales 4–7 and minimums 4–7 (their top bits, in bytes 0–7, stay 0).
             if (type == GgmlType.Q4_K)

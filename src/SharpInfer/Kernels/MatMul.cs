@@ -223,7 +223,7 @@ public sealed unsafe class MatMul : IDisposable
         };
         // Panels pay off once a packed panel meets enough tokens to amortise the packing.
         job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
-        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null && a.Tokens >= job.Kernels.Tile16x8MinTokens;
+        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null && a.Tokens >= job.Kernels.Tile16x8MinTokens && a.Tokens <= job.Kernels.Tile16x8MaxTokens;
         job.UsePanels = !job.UseWideTiles && quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         // Work is handed out in whole units of the kernel that computes the rows (a row's result then never depends on
         // where a thread's share begins): quads, sixteen-row tiles, or panels.

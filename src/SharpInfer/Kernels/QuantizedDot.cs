@@ -35,7 +35,8 @@ public static unsafe partial class QuantizedDot
         /// Sixteen rows × up to eight consecutive activation rows starting at a multiple of four (null where the CPU or
         /// format has none), reading their token quads' metadata; arguments: rows, row stride, first activation row,
         /// metadata, columns, token count, output, output stride; result [t·stride + r]. Where present it takes every
-        /// batch of <see cref="Tile16x8MinTokens"/> or more instead of the row kernels, 4×4 tiles and panels.
+        /// batch of <see cref="Tile16x8MinTokens"/> to <see cref="Tile16x8MaxTokens"/> instead of the row kernels, 4×4
+        /// tiles and panels.
         /// </summary>
         public delegate*<byte*, long, Q8Row, void*, int, int, float*, long, void> Tile16x8 { get; init; }
         /// <summary>
@@ -44,6 +45,11 @@ public static unsafe partial class QuantizedDot
         /// Q4_1 and Q4_K: the row kernels lead at 2 tokens, the tile at 3 by 5–10 % and at 4–7 by 1.5–2.5×).
         /// </summary>
         public int Tile16x8MinTokens { get; init; }
+        /// <summary>
+        /// Most tokens for which <see cref="Tile16x8"/> runs; larger batches go to the panels, for tiles that, unlike the
+        /// panels, spend a float step per block and token on every eight tokens.
+        /// </summary>
+        public int Tile16x8MaxTokens { get; init; }
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
@@ -106,7 +112,7 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
-                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 3 },
+                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 3, Tile16x8MaxTokens = int.MaxValue },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
@@ -125,8 +131,12 @@ public static unsafe partial class QuantizedDot
         PanelMultiply = AvxVnni.IsSupported ? &Block32Panels<T>.Multiply : null,
         PanelMinTokens = 8,
         // Measured against the panels (2 threads, 2048 columns): 22 % faster at 16 tokens, 9 % at 64, 3 % at 512.
-        Tile16x8 = NibbleTile16x8<T>.IsSupported ? &NibbleTile16x8<T>.Multiply : null,
+        // The values that do not fit its 16-bit sums (or a CPU without AVX-512BW) take the VNNI tile instead, which
+        // spends twice the multiply instructions: measured (2 threads, 2048 columns) it beats the row kernels at 3–7
+        // tokens by 1.3–2.6× and the panels at 8 by 5–18 %, and loses to the panels by 8–15 % at 16.
+        Tile16x8 = NibbleTile16x8<T>.IsSupported ? &NibbleTile16x8<T>.Multiply : VnniTile16x8<T>.IsSupported ? &VnniTile16x8<T>.Multiply : null,
         Tile16x8MinTokens = 3,
+        Tile16x8MaxTokens = NibbleTile16x8<T>.IsSupported ? int.MaxValue : 8,
     };
 
     private static Kernels Super<T>() where T : struct, ISuperBlock => new()

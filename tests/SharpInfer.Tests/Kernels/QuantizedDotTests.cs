@@ -130,6 +130,16 @@ public unsafe class QuantizedDotTests
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
     }
 
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void SixteenByEightTilesMatchTheirScalarTwins(GgmlType type)
+    {
+        // The child processes of InstructionSetFallbackTests check the tiles with instruction sets off; this is the
+        // tile this machine runs (none for formats without one).
+        var failures = KernelSelfCheck.CheckTile16x8(type, blocks: 6, seed: 3000 + (int)type);
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
+    }
+
     [Fact]
     public void SimdActivationQuantizersMatchTheirScalarTwins()
     {
