@@ -38,8 +38,8 @@ public readonly unsafe struct PreparedActivations
 /// (in the layouts the weight formats need) and the product runs on integer kernels — for decode row after row
 /// (one prefetched stream per thread, see <see cref="DecodePrefetch"/>), for a few tokens four-by-four and
 /// four-by-eight register tiles, for prefill packed panels, with tokens processed in blocks that stay in L2 while the
-/// weight rows stream past; 4-bit formats on AVX-512BW take sixteen-by-eight tiles from three tokens on (parallel
-/// decode and prefill alike). f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
+/// weight rows stream past; from two tokens on sixteen-by-eight tiles take over (4-bit formats on AVX-512BW for any
+/// batch, parallel decode and prefill alike; the other 32-element formats with AVX-VNNI up to eight tokens). f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
 /// are handed to the compute pool as guided ranges of row units (quads, or sixteen-row tiles); prefill hands out whole
 /// panels.
 /// </summary>

@@ -34,6 +34,14 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
+        if (count <= 4) Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+        else Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+    }
+
+    /// <summary><see cref="Multiply"/> in the four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
+    private static void Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
+        where TBatch : struct, ITileBatch
+    {
         int nb = n / 32, bb = T.BlockBytes, last = count - 1;
         sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
             a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
@@ -52,14 +60,14 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             Rows16.Load(blk + T.ValuesOffset, rowBytes, out var k0, out var k1, out var k2, out var k3);
             int e = b * 32;
             var u = k0 & nibble;
-            Rows16.First(u, e, a0, a1, a2, a3, a4, a5, a6, a7, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
-            Rows16.Step(k1 & nibble, e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(k2 & nibble, e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(k3 & nibble, e + 12, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(Avx512BW.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & nibble, e + 16, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(Avx512BW.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & nibble, e + 20, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
-            Rows16.Step(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.First<TBatch>(u, e, a0, a1, a2, a3, a4, a5, a6, a7, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+            Rows16.Step<TBatch>(k1 & nibble, e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(k2 & nibble, e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(k3 & nibble, e + 12, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(Avx512BW.ShiftRightLogical(k0.AsUInt16(), 4).AsByte() & nibble, e + 16, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(Avx512BW.ShiftRightLogical(k1.AsUInt16(), 4).AsByte() & nibble, e + 20, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(Avx512BW.ShiftRightLogical(k2.AsUInt16(), 4).AsByte() & nibble, e + 24, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+            Rows16.Step<TBatch>(Avx512BW.ShiftRightLogical(k3.AsUInt16(), 4).AsByte() & nibble, e + 28, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
 
             // The sixteen rows' scale, and the minimum in the next two bytes.
             var raw = StridedDwords.Load16(blk + T.ScaleOffset, rowBytes);
@@ -71,10 +79,13 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             f1 = Block(s1, ones, m0 + 1, scale, min, offset, f1);
             f2 = Block(s2, ones, m0 + 2, scale, min, offset, f2);
             f3 = Block(s3, ones, m0 + 3, scale, min, offset, f3);
-            f4 = Block(s4, ones, m1 + 0, scale, min, offset, f4);
-            f5 = Block(s5, ones, m1 + 1, scale, min, offset, f5);
-            f6 = Block(s6, ones, m1 + 2, scale, min, offset, f6);
-            f7 = Block(s7, ones, m1 + 3, scale, min, offset, f7);
+            if (TBatch.Eight)
+            {
+                f4 = Block(s4, ones, m1 + 0, scale, min, offset, f4);
+                f5 = Block(s5, ones, m1 + 1, scale, min, offset, f5);
+                f6 = Block(s6, ones, m1 + 2, scale, min, offset, f6);
+                f7 = Block(s7, ones, m1 + 3, scale, min, offset, f7);
+            }
         }
         f0.Store(output);
         if (count > 1) f1.Store(output + outputStride);

@@ -36,6 +36,14 @@ internal static unsafe class Q4KTile16x8
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
+        if (count <= 4) Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+        else Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+    }
+
+    /// <summary><see cref="Multiply"/> in the four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
+    private static void Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
+        where TBatch : struct, ITileBatch
+    {
         int nsb = n / 256, last = count - 1;
         sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
             a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
@@ -85,16 +93,17 @@ internal static unsafe class Q4KTile16x8
                     int g = 2 * chunk + half;
                     int e = b * 256 + 32 * g;
                     var u = Nibbles(values[0], half, nibble);
-                    Rows16.First(u, e, a0, a1, a2, a3, a4, a5, a6, a7, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+                    Rows16.First<TBatch>(u, e, a0, a1, a2, a3, a4, a5, a6, a7, out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
                     for (int k = 1; k < 8; k++)
                     {
-                        Rows16.Step(Nibbles(values[k], half, nibble), e + 4 * k, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
+                        Rows16.Step<TBatch>(Nibbles(values[k], half, nibble), e + 4 * k, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
                     }
                     var scale = Avx512BW.Shuffle(g < 4 ? scales03 : scales47, wordPairs[g & 3]).AsInt16();
                     m0 += Avx512BW.MultiplyAddAdjacent(s0, scale);
                     m1 += Avx512BW.MultiplyAddAdjacent(s1, scale);
                     m2 += Avx512BW.MultiplyAddAdjacent(s2, scale);
                     m3 += Avx512BW.MultiplyAddAdjacent(s3, scale);
+                    if (!TBatch.Eight) continue;
                     m4 += Avx512BW.MultiplyAddAdjacent(s4, scale);
                     m5 += Avx512BW.MultiplyAddAdjacent(s5, scale);
                     m6 += Avx512BW.MultiplyAddAdjacent(s6, scale);
@@ -111,10 +120,13 @@ internal static unsafe class Q4KTile16x8
             acc[1] = Finish(m1, q0, 1, d, dmin, minimums, acc[1]);
             acc[2] = Finish(m2, q0, 2, d, dmin, minimums, acc[2]);
             acc[3] = Finish(m3, q0, 3, d, dmin, minimums, acc[3]);
-            acc[4] = Finish(m4, q1, 0, d, dmin, minimums, acc[4]);
-            acc[5] = Finish(m5, q1, 1, d, dmin, minimums, acc[5]);
-            acc[6] = Finish(m6, q1, 2, d, dmin, minimums, acc[6]);
-            acc[7] = Finish(m7, q1, 3, d, dmin, minimums, acc[7]);
+            if (TBatch.Eight)
+            {
+                acc[4] = Finish(m4, q1, 0, d, dmin, minimums, acc[4]);
+                acc[5] = Finish(m5, q1, 1, d, dmin, minimums, acc[5]);
+                acc[6] = Finish(m6, q1, 2, d, dmin, minimums, acc[6]);
+                acc[7] = Finish(m7, q1, 3, d, dmin, minimums, acc[7]);
+            }
         }
         for (int t = 0; t < count; t++) acc[t].Store(output + t * outputStride);
     }

@@ -40,9 +40,10 @@ public static unsafe partial class QuantizedDot
         /// </summary>
         public delegate*<byte*, long, Q8Row, void*, int, int, float*, long, void> Tile16x8 { get; init; }
         /// <summary>
-        /// Fewest tokens for which <see cref="Tile16x8"/> runs. A tile costs about the same for one token as for eight,
-        /// so it pays off once the row kernels' cost per token adds up to it (measured, 2 threads, 2048 columns, Q4_0,
-        /// Q4_1 and Q4_K: the row kernels lead at 2 tokens, the tile at 3 by 5–10 % and at 4–7 by 1.5–2.5×).
+        /// Fewest tokens for which <see cref="Tile16x8"/> runs. A tile's pass costs about the same for one token as for
+        /// four (or, in the eight-token form, for eight), so it pays off once the row kernels' cost per token adds up to
+        /// it (measured, 2 threads, 2048 columns: at 2 tokens the four-token form beats the row kernels by 19–23 % for
+        /// Q4_0, Q4_K and Q8_0; the single-token decode kernels stay ahead at 1).
         /// </summary>
         public int Tile16x8MinTokens { get; init; }
         /// <summary>
@@ -112,7 +113,7 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
-                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 3, Tile16x8MaxTokens = int.MaxValue },
+                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 2, Tile16x8MaxTokens = int.MaxValue },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
@@ -132,10 +133,10 @@ public static unsafe partial class QuantizedDot
         PanelMinTokens = 8,
         // Measured against the panels (2 threads, 2048 columns): 22 % faster at 16 tokens, 9 % at 64, 3 % at 512.
         // The values that do not fit its 16-bit sums (or a CPU without AVX-512BW) take the VNNI tile instead, which
-        // spends twice the multiply instructions: measured (2 threads, 2048 columns) it beats the row kernels at 3–7
-        // tokens by 1.3–2.6× and the panels at 8 by 5–18 %, and loses to the panels by 8–15 % at 16.
+        // spends twice the multiply instructions: measured (2 threads, 2048 columns) it beats the row kernels and 4×4
+        // tiles at 2–7 tokens by 1.2–2.9× and the panels at 8 by 2–18 %, and loses to the panels by 8–15 % at 16.
         Tile16x8 = NibbleTile16x8<T>.IsSupported ? &NibbleTile16x8<T>.Multiply : VnniTile16x8<T>.IsSupported ? &VnniTile16x8<T>.Multiply : null,
-        Tile16x8MinTokens = 3,
+        Tile16x8MinTokens = 2,
         Tile16x8MaxTokens = NibbleTile16x8<T>.IsSupported ? int.MaxValue : 8,
     };
 

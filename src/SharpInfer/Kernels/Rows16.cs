@@ -66,32 +66,43 @@ internal static unsafe class Rows16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<short> Pair(Vector512<byte> u, sbyte* a) => Avx512BW.MultiplyAddAdjacent(u, Vector512.Create(*(int*)a).AsSByte());
 
-    /// <summary>The first quad of a group: element quad u against the eight tokens' bytes at offset <paramref name="e"/>.</summary>
+    /// <summary>
+    /// The first quad of a group: element quad u against the eight (or, for <see cref="FourTokens"/>, four) tokens'
+    /// bytes at offset <paramref name="e"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void First(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
+    public static void First<TBatch>(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         out Vector512<short> s0, out Vector512<short> s1, out Vector512<short> s2, out Vector512<short> s3,
         out Vector512<short> s4, out Vector512<short> s5, out Vector512<short> s6, out Vector512<short> s7)
+        where TBatch : struct, ITileBatch
     {
         s0 = Pair(u, a0 + e);
         s1 = Pair(u, a1 + e);
         s2 = Pair(u, a2 + e);
         s3 = Pair(u, a3 + e);
+        if (!TBatch.Eight)
+        {
+            s4 = s5 = s6 = s7 = default;
+            return;
+        }
         s4 = Pair(u, a4 + e);
         s5 = Pair(u, a5 + e);
         s6 = Pair(u, a6 + e);
         s7 = Pair(u, a7 + e);
     }
 
-    /// <summary>A further quad of a group, added to the eight tokens' pair sums.</summary>
+    /// <summary>A further quad of a group, added to the eight (or four) tokens' pair sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Step(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
+    public static void Step<TBatch>(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         ref Vector512<short> s0, ref Vector512<short> s1, ref Vector512<short> s2, ref Vector512<short> s3,
         ref Vector512<short> s4, ref Vector512<short> s5, ref Vector512<short> s6, ref Vector512<short> s7)
+        where TBatch : struct, ITileBatch
     {
         s0 += Pair(u, a0 + e);
         s1 += Pair(u, a1 + e);
         s2 += Pair(u, a2 + e);
         s3 += Pair(u, a3 + e);
+        if (!TBatch.Eight) return;
         s4 += Pair(u, a4 + e);
         s5 += Pair(u, a5 + e);
         s6 += Pair(u, a6 + e);

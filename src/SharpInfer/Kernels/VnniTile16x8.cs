@@ -27,7 +27,7 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        // Batches of up to four tokens run a four-token form: the products are most of the work.
+        // Batches of up to four tokens run the four-token form (see ITileBatch).
         if (count <= 4)
         {
             Half<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
@@ -40,25 +40,9 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
         }
     }
 
-    /// <summary>Tokens per pass of <see cref="Half{TBatch}"/>, as a type so that each form is compiled on its own.</summary>
-    private interface IBatch
-    {
-        static abstract bool Eight { get; }
-    }
-
-    private struct FourTokens : IBatch
-    {
-        public static bool Eight => false;
-    }
-
-    private struct EightTokens : IBatch
-    {
-        public static bool Eight => true;
-    }
-
     /// <summary>Eight rows of the tile for four or eight tokens; the eight rows after them (the other half, or the next tile's first) are prefetched.</summary>
     private static void Half<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
-        where TBatch : struct, IBatch
+        where TBatch : struct, ITileBatch
     {
         int nb = n / 32, bb = T.BlockBytes, last = count - 1;
         sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
@@ -125,7 +109,7 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     private static void Quad<TBatch>(Vector256<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
         ref Vector256<int> s4, ref Vector256<int> s5, ref Vector256<int> s6, ref Vector256<int> s7)
-        where TBatch : struct, IBatch
+        where TBatch : struct, ITileBatch
     {
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, u, Vector256.Create(*(int*)(a0 + e)).AsSByte());
         s1 = AvxVnni.MultiplyWideningAndAdd(s1, u, Vector256.Create(*(int*)(a1 + e)).AsSByte());
