@@ -6,9 +6,10 @@ using SharpInfer.Threading;
 namespace SharpInfer.Bench;
 
 /// <summary>
-/// y = x·Wᵀ for every weight format, as decode (1 token: four-row kernels), multi-sequence decode (8 tokens: 16×8
-/// tiles for Q4_0/Q4_1/Q4_K on AVX-512BW, else 4×8 or 4×4 tiles) and prefill (64 tokens: the 16×8 tiles, or packed
-/// panels where the format has them), on one compute thread so the figure is the kernel's. 1024×2048 weights; the
+/// y = x·Wᵀ for every weight format, as decode (1 token: four-row kernels), multi-sequence decode (4 and 8 tokens:
+/// the 16×8 tiles' four- and eight-token forms — nibble tiles for Q4_0/Q4_1/Q4_K on AVX-512BW, VNNI tiles for the
+/// other 32-element formats — else 4×8 or 4×4 tiles) and prefill (64 tokens: the nibble tiles, or packed panels
+/// where the format has them), on one compute thread so the figure is the kernel's. 1024×2048 weights; the
 /// activations are quantized once per call, as in the model.
 /// </summary>
 [MemoryDiagnoser]
@@ -26,7 +27,7 @@ public unsafe class QuantizedMatMulBenchmarks
     public GgmlType Type { get; set; }
 
     /// <summary>Activation rows per call.</summary>
-    [Params(1, 8, 64)]
+    [Params(1, 4, 8, 64)]
     public int Tokens { get; set; }
 
     [GlobalSetup]
