@@ -274,7 +274,7 @@ public static unsafe partial class KernelSelfCheck
     /// The sixteen-by-eight tile (where this CPU has one for <paramref name="type"/>) against the scalar twin: random
     /// rows and activations within the float-order tolerance, then the extremes its sums must hold — every value at the
     /// format's largest (or smallest) against activations of ±127 with unit scales — exactly; each for a full batch of
-    /// eight, one of four and a short one.
+    /// eight, one of four, one of two and a short one.
     /// </summary>
     public static List<string> CheckTile16x8(GgmlType type, int blocks, int seed)
     {
@@ -324,9 +324,10 @@ public static unsafe partial class KernelSelfCheck
                 using var output = new NativeBuffer<float>(tokens * rows);
                 fixed (byte* w = weights)
                 {
-                    // A full batch, a full quad (tiles may run a four-token form) and a short batch (every size 1–7
-                    // comes up across the lengths); a short batch must leave the results past it untouched.
-                    foreach (int count in (int[])[tokens, 4, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
+                    // A full batch, one of four and one of two (tiles run two- and four-token forms) and a short
+                    // batch (every size 1–7 comes up across the lengths); a short batch must leave the results past it
+                    // untouched.
+                    foreach (int count in (int[])[tokens, 4, 2, 1 + (nb + (extreme ? 4 : 0)) % (tokens - 1)])
                     {
                         for (int quad = 0; quad < 2; quad++) QuantizedDot.BuildPanelQuad(acts.Row(0, super), n, count, quad, super, meta.Pointer + quad * quadDwords);
                         new Span<float>(output.Pointer, tokens * rows).Fill(float.NaN);

@@ -34,11 +34,15 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        if (count <= 4) Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-        else Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+        switch (ITileBatch.FormFor(count))
+        {
+            case 2: Run<TwoTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+            case 4: Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+            default: Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+        }
     }
 
-    /// <summary><see cref="Multiply"/> in the four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
+    /// <summary><see cref="Multiply"/> in the two-, four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
     private static void Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
         where TBatch : struct, ITileBatch
     {
@@ -77,9 +81,12 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
             var min = T.MinOffset >= 0 ? HalfVector.F16ToSingle(Avx512F.ConvertToVector256UInt16(Avx512F.ShiftRightLogical(raw.AsUInt32(), 16))) : default;
             f0 = Block(s0, ones, m0 + 0, scale, min, offset, f0);
             f1 = Block(s1, ones, m0 + 1, scale, min, offset, f1);
-            f2 = Block(s2, ones, m0 + 2, scale, min, offset, f2);
-            f3 = Block(s3, ones, m0 + 3, scale, min, offset, f3);
-            if (TBatch.Eight)
+            if (TBatch.Tokens > 2)
+            {
+                f2 = Block(s2, ones, m0 + 2, scale, min, offset, f2);
+                f3 = Block(s3, ones, m0 + 3, scale, min, offset, f3);
+            }
+            if (TBatch.Tokens > 4)
             {
                 f4 = Block(s4, ones, m1 + 0, scale, min, offset, f4);
                 f5 = Block(s5, ones, m1 + 1, scale, min, offset, f5);

@@ -36,11 +36,15 @@ internal static unsafe class Q4KTile16x8
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        if (count <= 4) Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-        else Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+        switch (ITileBatch.FormFor(count))
+        {
+            case 2: Run<TwoTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+            case 4: Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+            default: Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
+        }
     }
 
-    /// <summary><see cref="Multiply"/> in the four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
+    /// <summary><see cref="Multiply"/> in the two-, four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
     private static void Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
         where TBatch : struct, ITileBatch
     {
@@ -101,9 +105,10 @@ internal static unsafe class Q4KTile16x8
                     var scale = Avx512BW.Shuffle(g < 4 ? scales03 : scales47, wordPairs[g & 3]).AsInt16();
                     m0 += Avx512BW.MultiplyAddAdjacent(s0, scale);
                     m1 += Avx512BW.MultiplyAddAdjacent(s1, scale);
+                    if (TBatch.Tokens <= 2) continue;
                     m2 += Avx512BW.MultiplyAddAdjacent(s2, scale);
                     m3 += Avx512BW.MultiplyAddAdjacent(s3, scale);
-                    if (!TBatch.Eight) continue;
+                    if (TBatch.Tokens <= 4) continue;
                     m4 += Avx512BW.MultiplyAddAdjacent(s4, scale);
                     m5 += Avx512BW.MultiplyAddAdjacent(s5, scale);
                     m6 += Avx512BW.MultiplyAddAdjacent(s6, scale);
@@ -118,9 +123,12 @@ internal static unsafe class Q4KTile16x8
             int* q0 = meta0 + b * SuperBlockPanels<Q4_KBlock>.QuadDwordsPerSuperBlock, q1 = meta1 + b * SuperBlockPanels<Q4_KBlock>.QuadDwordsPerSuperBlock;
             acc[0] = Finish(m0, q0, 0, d, dmin, minimums, acc[0]);
             acc[1] = Finish(m1, q0, 1, d, dmin, minimums, acc[1]);
-            acc[2] = Finish(m2, q0, 2, d, dmin, minimums, acc[2]);
-            acc[3] = Finish(m3, q0, 3, d, dmin, minimums, acc[3]);
-            if (TBatch.Eight)
+            if (TBatch.Tokens > 2)
+            {
+                acc[2] = Finish(m2, q0, 2, d, dmin, minimums, acc[2]);
+                acc[3] = Finish(m3, q0, 3, d, dmin, minimums, acc[3]);
+            }
+            if (TBatch.Tokens > 4)
             {
                 acc[4] = Finish(m4, q1, 0, d, dmin, minimums, acc[4]);
                 acc[5] = Finish(m5, q1, 1, d, dmin, minimums, acc[5]);

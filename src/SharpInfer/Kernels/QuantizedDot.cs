@@ -40,10 +40,10 @@ public static unsafe partial class QuantizedDot
         /// </summary>
         public delegate*<byte*, long, Q8Row, void*, int, int, float*, long, void> Tile16x8 { get; init; }
         /// <summary>
-        /// Fewest tokens for which <see cref="Tile16x8"/> runs. A tile's pass costs about the same for one token as for
-        /// four (or, in the eight-token form, for eight), so it pays off once the row kernels' cost per token adds up to
-        /// it (measured, 2 threads, 2048 columns: at 2 tokens the four-token form beats the row kernels by 19–23 % for
-        /// Q4_0, Q4_K and Q8_0; the single-token decode kernels stay ahead at 1).
+        /// Fewest tokens for which <see cref="Tile16x8"/> runs. A tile runs the smallest of its two-, four- and
+        /// eight-token forms that holds the batch (<see cref="ITileBatch"/>), so it pays off once the row kernels' cost
+        /// per token adds up to a two-token pass (measured, 2 threads, 2048 columns: at 2 tokens 1.5–1.9× faster than
+        /// the row kernels for Q4_0, Q4_K, Q8_0 and IQ4_NL; the single-token decode kernels stay ahead at 1).
         /// </summary>
         public int Tile16x8MinTokens { get; init; }
         /// <summary>

@@ -67,8 +67,8 @@ internal static unsafe class Rows16
     public static Vector512<short> Pair(Vector512<byte> u, sbyte* a) => Avx512BW.MultiplyAddAdjacent(u, Vector512.Create(*(int*)a).AsSByte());
 
     /// <summary>
-    /// The first quad of a group: element quad u against the eight (or, for <see cref="FourTokens"/>, four) tokens'
-    /// bytes at offset <paramref name="e"/>.
+    /// The first quad of a group: element quad u against the eight (or, for the smaller forms of
+    /// <see cref="ITileBatch"/>, two or four) tokens' bytes at offset <paramref name="e"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void First<TBatch>(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
@@ -78,20 +78,18 @@ internal static unsafe class Rows16
     {
         s0 = Pair(u, a0 + e);
         s1 = Pair(u, a1 + e);
+        s2 = s3 = s4 = s5 = s6 = s7 = default;
+        if (TBatch.Tokens <= 2) return;
         s2 = Pair(u, a2 + e);
         s3 = Pair(u, a3 + e);
-        if (!TBatch.Eight)
-        {
-            s4 = s5 = s6 = s7 = default;
-            return;
-        }
+        if (TBatch.Tokens <= 4) return;
         s4 = Pair(u, a4 + e);
         s5 = Pair(u, a5 + e);
         s6 = Pair(u, a6 + e);
         s7 = Pair(u, a7 + e);
     }
 
-    /// <summary>A further quad of a group, added to the eight (or four) tokens' pair sums.</summary>
+    /// <summary>A further quad of a group, added to the eight (or two or four) tokens' pair sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Step<TBatch>(Vector512<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         ref Vector512<short> s0, ref Vector512<short> s1, ref Vector512<short> s2, ref Vector512<short> s3,
@@ -100,9 +98,10 @@ internal static unsafe class Rows16
     {
         s0 += Pair(u, a0 + e);
         s1 += Pair(u, a1 + e);
+        if (TBatch.Tokens <= 2) return;
         s2 += Pair(u, a2 + e);
         s3 += Pair(u, a3 + e);
-        if (!TBatch.Eight) return;
+        if (TBatch.Tokens <= 4) return;
         s4 += Pair(u, a4 + e);
         s5 += Pair(u, a5 + e);
         s6 += Pair(u, a6 + e);

@@ -27,20 +27,24 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        // Batches of up to four tokens run the four-token form (see ITileBatch).
-        if (count <= 4)
+        switch (ITileBatch.FormFor(count))
         {
-            Half<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-            Half<FourTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
-        }
-        else
-        {
-            Half<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-            Half<EightTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
+            case 2:
+                Half<TwoTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+                Half<TwoTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
+                break;
+            case 4:
+                Half<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+                Half<FourTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
+                break;
+            default:
+                Half<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+                Half<EightTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
+                break;
         }
     }
 
-    /// <summary>Eight rows of the tile for four or eight tokens; the eight rows after them (the other half, or the next tile's first) are prefetched.</summary>
+    /// <summary>Eight rows of the tile for two, four or eight tokens; the eight rows after them (the other half, or the next tile's first) are prefetched.</summary>
     private static void Half<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
         where TBatch : struct, ITileBatch
     {
@@ -91,9 +95,12 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
             float* m0 = meta0 + b * 8, m1 = meta1 + b * 8;
             acc[0] = Block(s0, m0 + 0, scale, min, offset, acc[0]);
             acc[1] = Block(s1, m0 + 1, scale, min, offset, acc[1]);
-            acc[2] = Block(s2, m0 + 2, scale, min, offset, acc[2]);
-            acc[3] = Block(s3, m0 + 3, scale, min, offset, acc[3]);
-            if (TBatch.Eight)
+            if (TBatch.Tokens > 2)
+            {
+                acc[2] = Block(s2, m0 + 2, scale, min, offset, acc[2]);
+                acc[3] = Block(s3, m0 + 3, scale, min, offset, acc[3]);
+            }
+            if (TBatch.Tokens > 4)
             {
                 acc[4] = Block(s4, m1 + 0, scale, min, offset, acc[4]);
                 acc[5] = Block(s5, m1 + 1, scale, min, offset, acc[5]);
@@ -104,7 +111,7 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
         for (int t = 0; t < count; t++) acc[t].Store(output + t * outputStride);
     }
 
-    /// <summary>Element quad <paramref name="u"/> of the eight rows against the four or eight tokens' bytes at offset <paramref name="e"/>.</summary>
+    /// <summary>Element quad <paramref name="u"/> of the eight rows against the two, four or eight tokens' bytes at offset <paramref name="e"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Quad<TBatch>(Vector256<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
@@ -113,9 +120,10 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     {
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, u, Vector256.Create(*(int*)(a0 + e)).AsSByte());
         s1 = AvxVnni.MultiplyWideningAndAdd(s1, u, Vector256.Create(*(int*)(a1 + e)).AsSByte());
+        if (TBatch.Tokens <= 2) return;
         s2 = AvxVnni.MultiplyWideningAndAdd(s2, u, Vector256.Create(*(int*)(a2 + e)).AsSByte());
         s3 = AvxVnni.MultiplyWideningAndAdd(s3, u, Vector256.Create(*(int*)(a3 + e)).AsSByte());
-        if (!TBatch.Eight) return;
+        if (TBatch.Tokens <= 4) return;
         s4 = AvxVnni.MultiplyWideningAndAdd(s4, u, Vector256.Create(*(int*)(a4 + e)).AsSByte());
         s5 = AvxVnni.MultiplyWideningAndAdd(s5, u, Vector256.Create(*(int*)(a5 + e)).AsSByte());
         s6 = AvxVnni.MultiplyWideningAndAdd(s6, u, Vector256.Create(*(int*)(a6 + e)).AsSByte());
