@@ -39,9 +39,9 @@ public readonly unsafe struct PreparedActivations
 /// (one prefetched stream per thread, see <see cref="DecodePrefetch"/>), for a few tokens four-by-four and
 /// four-by-eight register tiles, for prefill packed panels, with tokens processed in blocks that stay in L2 while the
 /// weight rows stream past; from two tokens on sixteen-by-eight tiles take over (4-bit formats on AVX-512BW for any
-/// batch, parallel decode and prefill alike; the other 32-element formats with AVX-VNNI up to eight tokens). f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices)
-/// are handed to the compute pool as guided ranges of row units (quads, or sixteen-row tiles); prefill hands out whole
-/// panels.
+/// batch, parallel decode and prefill alike; the other 32-element formats with AVX-VNNI up to eight tokens).
+/// f32/f16/bf16 W use f32 activations. Without panels the rows (of one or several matrices) are handed to the compute
+/// pool as guided ranges of row units (quads, or sixteen-row tiles); prefill hands out whole panels.
 /// </summary>
 public sealed unsafe class MatMul : IDisposable
 {
@@ -223,7 +223,8 @@ public sealed unsafe class MatMul : IDisposable
         };
         // Panels pay off once a packed panel meets enough tokens to amortise the packing.
         job.QuadMeta = super ? a.QuadMeta256 : a.QuadMeta32;
-        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null && a.Tokens >= job.Kernels.Tile16x8MinTokens && a.Tokens <= job.Kernels.Tile16x8MaxTokens;
+        job.UseWideTiles = quantized && job.Kernels.Tile16x8 != null && job.QuadMeta != null
+            && a.Tokens >= job.Kernels.Tile16x8MinTokens && a.Tokens <= job.Kernels.Tile16x8MaxTokens;
         job.UsePanels = !job.UseWideTiles && quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         // Work is handed out in whole units of the kernel that computes the rows (a row's result then never depends on
         // where a thread's share begins): quads, sixteen-row tiles, or panels.

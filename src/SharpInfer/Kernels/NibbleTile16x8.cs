@@ -12,6 +12,7 @@ namespace SharpInfer.Kernels;
 /// <c>vpdpbusd</c> only at 256 bits): values of at most 15 against activations of at most 127 in magnitude keep each
 /// pair sum ≤ 3810, so the eight element quads of a block add up in 16-bit lanes (≤ 30480) and one
 /// <c>vpmaddwd</c> per block and token widens them. Lanes are rows, so the rows' block scales apply as one vector.
+/// Batches of up to two or four tokens run the smaller forms (<see cref="ITileBatch"/>).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
@@ -106,7 +107,8 @@ internal static unsafe class NibbleTile16x8<T> where T : struct, IBlock32
 
     /// <summary>
     /// One token's block added to its results: d·(d_a·Σ U·q − offset·d_a·Σq) for symmetric formats,
-    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum, with d_a and d_a·Σq from the token's <paramref name="meta"/> (4 floats apart).
+    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum, with d_a and d_a·Σq from the token's <paramref name="meta"/>
+    /// (4 floats apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Block(Vector512<short> s, Vector512<short> ones, float* meta, Vector512<float> scale,

@@ -11,7 +11,8 @@ namespace SharpInfer.Kernels;
 /// <c>vpmaddubsw</c> with 16-bit sums (values ≤ 15 against activations ≤ 127 in magnitude: a group's lane sum stays ≤
 /// 30480), and one <c>vpmaddwd</c> by the rows' 6-bit group scales (as word pairs) widens each group into exact 32-bit
 /// sums. The minimums come off per super-block through <c>vpmaddwd</c> of the rows' 6-bit minimums with the tokens'
-/// 16-element activation sums; one float step per super-block and token applies d·d_a and dmin·d_a.
+/// 16-element activation sums; one float step per super-block and token applies d·d_a and dmin·d_a. Batches of up
+/// to two or four tokens run the smaller forms (<see cref="ITileBatch"/>).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class Q4KTile16x8

@@ -5,12 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace SharpInfer.Kernels;
 
 /// <summary>
-/// Sixteen weight rows × eight tokens for the 32-element formats whose values do not fit the 16-bit sums of
-/// <see cref="NibbleTile16x8{T}"/> (Q8_0, Q5_0, Q5_1, IQ4_NL), with 256-bit <c>vpdpbusd</c> (AVX-VNNI), whose 32-bit
-/// sums hold any unsigned byte against any activation. The tile runs as two halves of eight rows: each block of the
-/// eight rows is unpacked and transposed in registers (one vector holds four consecutive elements of all eight rows)
-/// and meets all eight tokens before the next block is read, so nothing is packed to memory, unlike the panels, which
-/// spent about 30 % of an 8-token Q8_0 product packing. Lanes are rows, so the rows' block scales apply as one vector.
+/// Sixteen weight rows × up to eight tokens for the 32-element formats whose values do not fit the 16-bit sums of
+/// <see cref="NibbleTile16x8{T}"/> (Q8_0, Q5_0, Q5_1, IQ4_NL; and Q4_0, Q4_1 on CPUs without AVX-512BW), with
+/// 256-bit <c>vpdpbusd</c> (AVX-VNNI), whose 32-bit sums hold any unsigned byte against any activation. The tile runs
+/// as two halves of eight rows: each block of the eight rows is unpacked and transposed in registers (one vector holds
+/// four consecutive elements of all eight rows) and meets all the batch's tokens before the next block is read, so
+/// nothing is packed to memory, unlike the panels, which spent about 30 % of an 8-token Q8_0 product packing. Lanes
+/// are rows, so the rows' block scales apply as one vector. Batches of up to two or four tokens run the smaller forms
+/// (<see cref="ITileBatch"/>).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
@@ -44,7 +46,10 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
         }
     }
 
-    /// <summary>Eight rows of the tile for two, four or eight tokens; the eight rows after them (the other half, or the next tile's first) are prefetched.</summary>
+    /// <summary>
+    /// Eight rows of the tile for two, four or eight tokens; the eight rows after them (the other half, or the next
+    /// tile's first) are prefetched.
+    /// </summary>
     private static void Half<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
         where TBatch : struct, ITileBatch
     {
@@ -111,7 +116,10 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
         for (int t = 0; t < count; t++) acc[t].Store(output + t * outputStride);
     }
 
-    /// <summary>Element quad <paramref name="u"/> of the eight rows against the two, four or eight tokens' bytes at offset <paramref name="e"/>.</summary>
+    /// <summary>
+    /// Element quad <paramref name="u"/> of the eight rows against the two, four or eight tokens' bytes at offset
+    /// <paramref name="e"/> (at most 8·4·255·127 per 32-bit sum over a block, far from overflow).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Quad<TBatch>(Vector256<byte> u, int e, sbyte* a0, sbyte* a1, sbyte* a2, sbyte* a3, sbyte* a4, sbyte* a5, sbyte* a6, sbyte* a7,
         ref Vector256<int> s0, ref Vector256<int> s1, ref Vector256<int> s2, ref Vector256<int> s3,
@@ -132,7 +140,8 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
 
     /// <summary>
     /// One token's block added to its results: d·(d_a·Σ U·q − offset·d_a·Σq) for symmetric formats,
-    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum, with d_a and d_a·Σq from the token's <paramref name="meta"/> (4 floats apart).
+    /// d·d_a·Σ U·q + m·d_a·Σq for formats with a minimum, with d_a and d_a·Σq from the token's <paramref name="meta"/>
+    /// (4 floats apart).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Block(Vector256<int> s, float* meta, Vector256<float> scale, Vector256<float> min, Vector256<float> offset, Vector256<float> f)
