@@ -17,11 +17,7 @@ internal static unsafe class Rows16
     /// and streaming from memory without this took 2.2× as long. Consecutive calls must cover consecutive pieces.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void PrefetchNextTile(byte* p, long rowBytes, int bytes)
-    {
-        byte* next = p + 16 * rowBytes;
-        for (int r = 0; r < 16; r++, next += rowBytes) DecodePrefetch.Lines(next, bytes);
-    }
+    public static void PrefetchNextTile(byte* p, long rowBytes, int bytes) => DecodePrefetch.Rows(p + 16 * rowBytes, rowBytes, 16, bytes);
 
     /// <summary>
     /// The sixteen bytes at <paramref name="p"/> + i·<paramref name="rowBytes"/> for rows i = 0 … 15 as four vectors:

@@ -156,7 +156,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
             {
                 byte* block = row + (long)b * T.BlockBytes;
                 // Decode of several sequences streams weights too: fetch the next row quad's lines.
-                for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + PrefetchRows * rowBytes + line);
+                DecodePrefetch.Lines(block + PrefetchRows * rowBytes, T.BlockBytes);
                 Decode(block, out var k);
                 sbyte* q0 = a0.Qs + b * 256, q1 = a1.Qs + b * 256, q2 = a2.Qs + b * 256, q3 = a3.Qs + b * 256;
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
@@ -207,7 +207,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
                     sbyte* qa = first.Qs + (nint)b * 256, qb = qa + 4 * n1;
                     int* meta0 = (int*)quadMeta + b * SuperBlockPanels<T>.QuadDwordsPerSuperBlock, meta1 = meta0 + quadDwords;
                     byte* block = row + (long)b * T.BlockBytes;
-                    for (int line = 0; line < T.BlockBytes; line += 64) Sse.Prefetch0(block + PrefetchRows * rowBytes + line);
+                    DecodePrefetch.Lines(block + PrefetchRows * rowBytes, T.BlockBytes);
                     Decode(block, out var k);
                     var biasPairs = T.HasMins ? k.Mins : k.Scales * Vector256.Create((short)T.Offset);
                     Vector256<int> sums, bias;

@@ -67,11 +67,7 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
         {
             byte* blk = w + (long)b * bb;
             // Two blocks (at most 68 bytes) per prefetch round: one or two lines per row.
-            if ((b & 1) == 0)
-            {
-                byte* next = blk + 8 * rowBytes;
-                for (int r = 0; r < 8; r++, next += rowBytes) DecodePrefetch.Lines(next, 2 * bb);
-            }
+            if ((b & 1) == 0) DecodePrefetch.Rows(blk + 8 * rowBytes, rowBytes, 8, 2 * bb);
             var u0 = T.Unpack(blk).AsInt32();
             var u1 = T.Unpack(blk + rowBytes).AsInt32();
             var u2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
