@@ -15,7 +15,7 @@ namespace SharpInfer.Kernels;
 /// to two or four tokens run the smaller forms (<see cref="ITileBatch"/>).
 /// </summary>
 [SkipLocalsInit]
-internal static unsafe class Q4KTile16x8
+internal unsafe struct Q4KTile16x8 : ITilePass
 {
     /// <summary>Rows per tile.</summary>
     public const int Rows = 16;
@@ -36,22 +36,13 @@ internal static unsafe class Q4KTile16x8
     /// metadata of a short quad does) and stores only its own results.
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
-    {
-        switch (ITileBatch.FormFor(count))
-        {
-            case 2: Run<TwoTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
-            case 4: Run<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
-            default: Run<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride); break;
-        }
-    }
+        => TileForms<Q4KTile16x8>.Multiply(w, rowBytes, first, quadMeta, n, count, output, outputStride);
 
     /// <summary><see cref="Multiply"/> in the two-, four- or eight-token form (see <see cref="ITileBatch"/>).</summary>
-    private static void Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
-        where TBatch : struct, ITileBatch
+    static void ITilePass.Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        int nsb = n / 256, last = count - 1;
-        sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
-            a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
+        int nsb = n / 256;
+        TileTokens.Rows(first.Qs, n, count, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         int* meta0 = (int*)quadMeta, meta1 = count > 4 ? meta0 + SuperBlockPanels<Q4_KBlock>.QuadMetaDwords(n) : meta0;
         var nibble = Vector512.Create((byte)0x0F);

@@ -15,7 +15,7 @@ namespace SharpInfer.Kernels;
 /// (<see cref="ITileBatch"/>).
 /// </summary>
 [SkipLocalsInit]
-internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
+internal unsafe struct VnniTile16x8<T> : ITilePass where T : struct, IBlock32
 {
     /// <summary>Whether this CPU has the tile (AVX-VNNI).</summary>
     public static bool IsSupported => AvxVnni.IsSupported;
@@ -28,22 +28,13 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     /// metadata of a short quad does) and stores only its own results.
     /// </summary>
     public static void Multiply(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
+        => TileForms<VnniTile16x8<T>>.Multiply(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+
+    /// <summary><see cref="Multiply"/> in the two-, four- or eight-token form (see <see cref="ITileBatch"/>): both halves.</summary>
+    static void ITilePass.Run<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
     {
-        switch (ITileBatch.FormFor(count))
-        {
-            case 2:
-                Half<TwoTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-                Half<TwoTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
-                break;
-            case 4:
-                Half<FourTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-                Half<FourTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
-                break;
-            default:
-                Half<EightTokens>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
-                Half<EightTokens>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
-                break;
-        }
+        Half<TBatch>(w, rowBytes, first, quadMeta, n, count, output, outputStride);
+        Half<TBatch>(w + 8 * rowBytes, rowBytes, first, quadMeta, n, count, output + 8, outputStride);
     }
 
     /// <summary>
@@ -53,9 +44,8 @@ internal static unsafe class VnniTile16x8<T> where T : struct, IBlock32
     private static void Half<TBatch>(byte* w, long rowBytes, Q8Row first, void* quadMeta, int n, int count, float* output, long outputStride)
         where TBatch : struct, ITileBatch
     {
-        int nb = n / 32, bb = T.BlockBytes, last = count - 1;
-        sbyte* a0 = first.Qs, a1 = a0 + Math.Min(1, last) * n, a2 = a0 + Math.Min(2, last) * n, a3 = a0 + Math.Min(3, last) * n,
-            a4 = a0 + Math.Min(4, last) * n, a5 = a0 + Math.Min(5, last) * n, a6 = a0 + Math.Min(6, last) * n, a7 = a0 + Math.Min(7, last) * n;
+        int nb = n / 32, bb = T.BlockBytes;
+        TileTokens.Rows(first.Qs, n, count, out var a0, out var a1, out var a2, out var a3, out var a4, out var a5, out var a6, out var a7);
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         float* meta0 = (float*)quadMeta, meta1 = count > 4 ? meta0 + Block32Panels<T>.QuadMetaFloats(n) : meta0;
         var offset = Vector256.Create((float)-T.Offset);
