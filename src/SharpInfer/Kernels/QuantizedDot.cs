@@ -20,6 +20,9 @@ public static unsafe partial class QuantizedDot
     /// <summary>The kernels of one weight format.</summary>
     public readonly struct Kernels
     {
+        /// <summary>No kernels; the properties are set by initialisers.</summary>
+        public Kernels() { }
+
         /// <summary>One row × one activation row.</summary>
         public delegate*<byte*, Q8Row, int, float> Dot { get; init; }
         /// <summary>Four rows (stride in bytes) × one activation row, four results.</summary>
@@ -47,10 +50,10 @@ public static unsafe partial class QuantizedDot
         /// </summary>
         public int Tile16x8MinTokens { get; init; }
         /// <summary>
-        /// Most tokens for which <see cref="Tile16x8"/> runs; larger batches go to the panels, for tiles that, unlike the
-        /// panels, spend a float step per block and token on every eight tokens.
+        /// Most tokens for which <see cref="Tile16x8"/> runs (no limit unless set); larger batches go to the panels, for
+        /// tiles that, unlike the panels, spend a float step per block and token on every eight tokens.
         /// </summary>
-        public int Tile16x8MaxTokens { get; init; }
+        public int Tile16x8MaxTokens { get; init; } = int.MaxValue;
         /// <summary>Prefill panels (null where the CPU or format has none): packs eight rows into a scratch panel.</summary>
         public delegate*<byte*, long, int, byte*, void> PanelPack { get; init; }
         /// <summary>A packed panel × consecutive activation rows; result [t·stride + r] for its eight rows.</summary>
@@ -113,7 +116,7 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
-                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 2, Tile16x8MaxTokens = int.MaxValue },
+                : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 2 },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
             GgmlType.Q6_K => KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
