@@ -281,7 +281,7 @@ public static unsafe partial class KernelSelfCheck
         var failures = new List<string>();
         var k = QuantizedDot.KernelsFor(type);
         if (k.Tile16x8 == null) return failures;
-        const int rows = 16, tokens = 8;
+        const int rows = QuantizedDot.Kernels.Tile16x8Rows, tokens = QuantizedDot.Kernels.Tile16x8Tokens;
         bool super = QuantizedDot.UsesSuperBlocks(type);
         int block = super ? 256 : 32;
         var reference = QuantizedDot.ScalarFor(type);

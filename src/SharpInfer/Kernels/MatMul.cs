@@ -228,7 +228,7 @@ public sealed unsafe class MatMul : IDisposable
         job.UsePanels = !job.UseWideTiles && quantized && job.Kernels.HasPanels && job.QuadMeta != null && a.Tokens >= job.Kernels.PanelMinTokens;
         // Work is handed out in whole units of the kernel that computes the rows (a row's result then never depends on
         // where a thread's share begins): quads, sixteen-row tiles, or panels.
-        job.RowsPerUnit = job.UseWideTiles ? WideTileRows : 4;
+        job.RowsPerUnit = job.UseWideTiles ? QuantizedDot.Kernels.Tile16x8Rows : 4;
         job.RowsPerChunk = ChooseChunk(w.Rows, pool.ThreadCount, job.UsePanels ? QuantizedDot.PanelRows : job.RowsPerUnit);
         return job;
     }
@@ -255,9 +255,6 @@ public sealed unsafe class MatMul : IDisposable
 
     /// <summary>The shortest range of row units a thread takes (the last ones of a job).</summary>
     private const int MinUnitsPerRange = 4;
-
-    /// <summary>Rows of a <see cref="QuantizedDot.Kernels.Tile16x8"/> tile.</summary>
-    private const int WideTileRows = 16;
 
     /// <summary>Up to four products sharing activations, their row units (see <see cref="MultiplyJob.RowsPerUnit"/>) numbered one after the other.</summary>
     private struct GroupJob
@@ -391,7 +388,7 @@ public sealed unsafe class MatMul : IDisposable
     /// </summary>
     private static void WideTileChunk(ref MultiplyJob job, int first, int last)
     {
-        const int tileRows = WideTileRows, tileTokens = 8;
+        const int tileRows = QuantizedDot.Kernels.Tile16x8Rows, tileTokens = QuantizedDot.Kernels.Tile16x8Tokens;
         int cols = job.Columns, rows = job.Rows, tokens = job.Tokens;
         var k = job.Kernels;
         long quadDwords = QuantizedDot.PanelQuadDwords(cols, job.Super);

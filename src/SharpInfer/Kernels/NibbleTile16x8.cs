@@ -17,12 +17,6 @@ namespace SharpInfer.Kernels;
 [SkipLocalsInit]
 internal unsafe struct NibbleTile16x8<T> : ITilePass where T : struct, IBlock32
 {
-    /// <summary>Rows per tile.</summary>
-    public const int Rows = 16;
-
-    /// <summary>Tokens per tile.</summary>
-    public const int Tokens = 8;
-
     /// <summary>Whether this CPU and format have the tile: AVX-512BW, and values that are packed nibbles of at most 15.</summary>
     public static bool IsSupported => Avx512BW.IsSupported && T.NibblePacked && T.MaxValue <= 15;
 

@@ -17,12 +17,6 @@ namespace SharpInfer.Kernels;
 [SkipLocalsInit]
 internal unsafe struct Q4KTile16x8 : ITilePass
 {
-    /// <summary>Rows per tile.</summary>
-    public const int Rows = 16;
-
-    /// <summary>Tokens per tile.</summary>
-    public const int Tokens = 8;
-
     private const int BlockBytes = 144;
 
     /// <summary>Whether this CPU has the tile.</summary>
@@ -55,8 +49,8 @@ internal unsafe struct Q4KTile16x8 : ITilePass
 
         var values = stackalloc Vector512<byte>[8];
         var minimums = stackalloc Vector512<short>[8];
-        var acc = stackalloc Vector512<float>[Tokens];
-        for (int t = 0; t < Tokens; t++) acc[t] = default;
+        var acc = stackalloc Vector512<float>[QuantizedDot.Kernels.Tile16x8Tokens];
+        for (int t = 0; t < QuantizedDot.Kernels.Tile16x8Tokens; t++) acc[t] = default;
 
         for (int b = 0; b < nsb; b++)
         {

@@ -68,6 +68,8 @@ public static unsafe partial class QuantizedDot
         public int PanelMinTokens { get; init; }
         /// <summary>The token count of <see cref="Tile4x8"/>.</summary>
         public const int Tile4x8Tokens = 8;
+        /// <summary>The rows and most tokens of a <see cref="Tile16x8"/> call.</summary>
+        public const int Tile16x8Rows = 16, Tile16x8Tokens = 8;
         /// <summary>
         /// Fewest tokens for which a kernel of this format reads the token quads' metadata (panels, 4×8 or 16×8 tiles);
         /// below it the activations are prepared without it.

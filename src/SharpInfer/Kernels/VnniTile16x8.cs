@@ -51,8 +51,8 @@ internal unsafe struct VnniTile16x8<T> : ITilePass where T : struct, IBlock32
         var offset = Vector256.Create((float)-T.Offset);
         // The results wait in memory between blocks: in registers they took the low sixteen that vpdpbusd's VEX form
         // needs for its sums, and the JIT then copied every sum in and out of one register around each product.
-        var acc = stackalloc Vector256<float>[8];
-        for (int t = 0; t < 8; t++) acc[t] = default;
+        var acc = stackalloc Vector256<float>[QuantizedDot.Kernels.Tile16x8Tokens];
+        for (int t = 0; t < QuantizedDot.Kernels.Tile16x8Tokens; t++) acc[t] = default;
         for (int b = 0; b < nb; b++)
         {
             byte* blk = w + (long)b * bb;
