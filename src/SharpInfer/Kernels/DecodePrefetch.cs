@@ -46,4 +46,15 @@ internal static class DecodePrefetch
     {
         for (int r = 0; r < rows; r++, p += rowBytes) Lines(p, bytes);
     }
+
+    /// <summary>
+    /// <see cref="Rows"/> into L2 only (<c>prefetcht1</c>), for a tile that measured faster that way: the Q4_0/Q4_1
+    /// 16×8 tile spends long enough on a tile that L2 latency hides behind it (the VNNI and Q4_K tiles did not gain).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void RowsToL2(byte* p, long rowBytes, int rows, int bytes)
+    {
+        for (int r = 0; r < rows; r++, p += rowBytes)
+            for (int line = 0; line < bytes; line += 64) Sse.Prefetch1(p + line);
+    }
 }

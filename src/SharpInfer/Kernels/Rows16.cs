@@ -19,6 +19,10 @@ internal static unsafe class Rows16
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PrefetchNextTile(byte* p, long rowBytes, int bytes) => DecodePrefetch.Rows(p + 16 * rowBytes, rowBytes, 16, bytes);
 
+    /// <summary><see cref="PrefetchNextTile"/> into L2 only (<see cref="DecodePrefetch.RowsToL2"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchNextTileToL2(byte* p, long rowBytes, int bytes) => DecodePrefetch.RowsToL2(p + 16 * rowBytes, rowBytes, 16, bytes);
+
     /// <summary>
     /// The sixteen bytes at <paramref name="p"/> + i·<paramref name="rowBytes"/> for rows i = 0 … 15 as four vectors:
     /// vector j holds dword j of every row, row r in dword r.
