@@ -114,14 +114,15 @@ public static unsafe partial class QuantizedDot
             GgmlType.Q5_1 => Legacy<Q5_1Block>(),
             GgmlType.Q8_0 => Legacy<Q8_0Block>(),
             GgmlType.IQ4_NL => Legacy<IQ4_NLBlock>(),
-            GgmlType.Q2_K => Super<Q2_KBlock>(),
+            GgmlType.Q2_K => Super<Q2_KBlock>() with { PanelMinTokens = 72 },
             GgmlType.Q3_K => Super<Q3_KBlock>(),
             GgmlType.Q4_K => (KQuantWideDecode.IsSupported
                 ? Super<Q4_KBlock>() with { Dot = &KQuantWideDecode.Q4K, Dot4 = &RowTiles<Q4KWideRow>.Dot4Rows }
                 : Super<Q4_KBlock>()) with { Tile16x8 = Q4KTile16x8.IsSupported ? &Q4KTile16x8.Multiply : null, Tile16x8MinTokens = 2 },
             GgmlType.Q5_K => Super<Q5_KBlock>(),
-            // Q6_K's 4×8 tiles keep up with its panels longer than the other K-quants' (2 threads, 2048 columns):
-            // 17 % faster at 40 tokens, 6 % at 64, even at 80–112, 3–5 % slower at 128–512.
+            // Q2_K's and Q6_K's 4×8 tiles keep up with their panels longest (2 threads, 2048 columns): Q6_K's 17 %
+            // faster at 40 tokens, 6 % at 64, even at 80–112, 3–5 % slower at 128–512; Q2_K's 19 % at 40, 7 % at 64,
+            // even at 96–128.
             GgmlType.Q6_K => (KQuantWideDecode.IsSupported
                 ? Super<Q6_KBlock>() with { Dot = &KQuantWideDecode.Q6K, Dot4 = &RowTiles<Q6KWideRow>.Dot4Rows }
                 : Super<Q6_KBlock>()) with { PanelMinTokens = 72 },
@@ -155,9 +156,9 @@ public static unsafe partial class QuantizedDot
         Tile4x8 = &SuperBlockKernels<T>.Tile4x8,
         PanelPack = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Pack : null,
         PanelMultiply = AvxVnni.IsSupported ? &SuperBlockPanels<T>.Multiply : null,
-        // Measured crossover against the 4×8 register tiles (2 threads, 2048 columns, every K-quant): between 24 and
-        // 40 tokens; at 40 the panels lead by 3–10 %.
-        PanelMinTokens = 40,
+        // Measured against the 4×8 register tiles (2 threads, 2048 columns): Q3_K's and Q5_K's tiles 6–12 % faster at
+        // 40 tokens, the panels 0–4 % faster at 64.
+        PanelMinTokens = 56,
     };
 
     /// <summary>Kernels built on the scalar twins (used without AVX2, and as the reference in tests).</summary>
