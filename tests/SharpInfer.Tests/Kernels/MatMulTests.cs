@@ -16,7 +16,8 @@ public unsafe class MatMulTests
     /// Every weight type × token counts that take each path of <see cref="MatMul"/>: decode over guided row ranges (1),
     /// four-row decode and 4×4 tiles (5),
     /// exactly one 4×8 tile (8), tiles at later token quads plus a 4×4 and a single remainder (21), prefill panels with a
-    /// short last quad (45), and more tokens than one L2 token block (70); for the 16×8 tiles of 4-bit formats a lone
+    /// short last quad (45; the K-quants' panels from 56 or 72 tokens: 70 for Q3_K/Q5_K, 131 for all), and more tokens
+    /// than one L2 token block (70); for the 16×8 tiles of 4-bit formats a lone
     /// short tile (5), one full tile (8), short last tiles of 5 (21, 45) and 6 (70), and more tokens than their token
     /// block of 128 ending in a tile of 3 (131); for every 16×8 tile its two- and four-token forms (2, 4) and for the
     /// VNNI tiles of the other 32-element formats their eight-token form (5, 8). 37 rows: two whole 16-row tiles and
