@@ -28,12 +28,19 @@ internal static class DecodePrefetch
 
     /// <summary>
     /// Prefetches every line of the <paramref name="bytes"/> at <paramref name="p"/>: addresses 64 bytes apart, so calls
-    /// for consecutive pieces of a stream skip no line (the rule <see cref="Ahead"/> and the tiles' next-rows prefetch share).
+    /// for consecutive pieces of a stream skip no line (the rule <see cref="Ahead"/> and the tiles' next-rows prefetch
+    /// share). Into L1 (<c>prefetcht0</c>), or with <paramref name="intoL2"/> into L2 only (<c>prefetcht1</c>), for a
+    /// kernel that spends long enough on what it reads now that L2's latency hides behind it; a constant argument,
+    /// so the JIT keeps one instruction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Lines(byte* p, int bytes)
+    public static unsafe void Lines(byte* p, int bytes, bool intoL2 = false)
     {
-        for (int line = 0; line < bytes; line += 64) Sse.Prefetch0(p + line);
+        for (int line = 0; line < bytes; line += 64)
+        {
+            if (intoL2) Sse.Prefetch1(p + line);
+            else Sse.Prefetch0(p + line);
+        }
     }
 
     /// <summary>
@@ -42,19 +49,8 @@ internal static class DecodePrefetch
     /// prefetchers do not follow, and fetch the rows they read next this way.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Rows(byte* p, long rowBytes, int rows, int bytes)
+    public static unsafe void Rows(byte* p, long rowBytes, int rows, int bytes, bool intoL2 = false)
     {
-        for (int r = 0; r < rows; r++, p += rowBytes) Lines(p, bytes);
-    }
-
-    /// <summary>
-    /// <see cref="Rows"/> into L2 only (<c>prefetcht1</c>), for a tile that measured faster that way: the Q4_0/Q4_1
-    /// 16×8 tile spends long enough on a tile that L2 latency hides behind it (the VNNI and Q4_K tiles did not gain).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void RowsToL2(byte* p, long rowBytes, int rows, int bytes)
-    {
-        for (int r = 0; r < rows; r++, p += rowBytes)
-            for (int line = 0; line < bytes; line += 64) Sse.Prefetch1(p + line);
+        for (int r = 0; r < rows; r++, p += rowBytes) Lines(p, bytes, intoL2);
     }
 }

@@ -14,14 +14,12 @@ internal static unsafe class Rows16
     /// <summary>
     /// Prefetches the <paramref name="bytes"/> at <paramref name="p"/> in each row of the next tile (the sixteen rows after
     /// this one): a tile reads its rows side by side, sixteen short streams that the hardware prefetchers do not follow,
-    /// and streaming from memory without this took 2.2× as long. Consecutive calls must cover consecutive pieces.
+    /// and streaming from memory without this took 2.2× as long. Consecutive calls must cover consecutive pieces;
+    /// <paramref name="intoL2"/> as in <see cref="DecodePrefetch.Lines"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void PrefetchNextTile(byte* p, long rowBytes, int bytes) => DecodePrefetch.Rows(p + 16 * rowBytes, rowBytes, 16, bytes);
-
-    /// <summary><see cref="PrefetchNextTile"/> into L2 only (<see cref="DecodePrefetch.RowsToL2"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void PrefetchNextTileToL2(byte* p, long rowBytes, int bytes) => DecodePrefetch.RowsToL2(p + 16 * rowBytes, rowBytes, 16, bytes);
+    public static void PrefetchNextTile(byte* p, long rowBytes, int bytes, bool intoL2 = false) =>
+        DecodePrefetch.Rows(p + 16 * rowBytes, rowBytes, 16, bytes, intoL2);
 
     /// <summary>
     /// The sixteen bytes at <paramref name="p"/> + i·<paramref name="rowBytes"/> for rows i = 0 … 15 as four vectors:
