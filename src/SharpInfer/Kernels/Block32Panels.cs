@@ -51,15 +51,23 @@ internal static unsafe class Block32Panels<T> where T : struct, IBlock32
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PackGeneric(byte* blk, long rowBytes, byte* panel)
     {
-        var r0 = T.Unpack(blk).AsInt32();
-        var r1 = T.Unpack(blk + rowBytes).AsInt32();
-        var r2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
-        var r3 = T.Unpack(blk + 3 * rowBytes).AsInt32();
-        var r4 = T.Unpack(blk + 4 * rowBytes).AsInt32();
-        var r5 = T.Unpack(blk + 5 * rowBytes).AsInt32();
-        var r6 = T.Unpack(blk + 6 * rowBytes).AsInt32();
-        var r7 = T.Unpack(blk + 7 * rowBytes).AsInt32();
+        UnpackRows8(blk, rowBytes, out var r0, out var r1, out var r2, out var r3, out var r4, out var r5, out var r6, out var r7);
         PanelTranspose.StoreTransposed((int*)panel, r0, r1, r2, r3, r4, r5, r6, r7);
+    }
+
+    /// <summary>The unsigned values of one block in each of eight rows (<paramref name="rowBytes"/> apart), row i in r<i>i</i>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void UnpackRows8(byte* blk, long rowBytes, out Vector256<int> r0, out Vector256<int> r1, out Vector256<int> r2,
+        out Vector256<int> r3, out Vector256<int> r4, out Vector256<int> r5, out Vector256<int> r6, out Vector256<int> r7)
+    {
+        r0 = T.Unpack(blk).AsInt32();
+        r1 = T.Unpack(blk + rowBytes).AsInt32();
+        r2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
+        r3 = T.Unpack(blk + 3 * rowBytes).AsInt32();
+        r4 = T.Unpack(blk + 4 * rowBytes).AsInt32();
+        r5 = T.Unpack(blk + 5 * rowBytes).AsInt32();
+        r6 = T.Unpack(blk + 6 * rowBytes).AsInt32();
+        r7 = T.Unpack(blk + 7 * rowBytes).AsInt32();
     }
 
     /// <summary>

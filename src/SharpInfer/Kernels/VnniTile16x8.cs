@@ -58,14 +58,7 @@ internal unsafe struct VnniTile16x8<T> : ITilePass where T : struct, IBlock32
             byte* blk = w + (long)b * bb;
             // Two blocks (at most 68 bytes) per prefetch round: one or two lines per row.
             if ((b & 1) == 0) DecodePrefetch.Rows(blk + 8 * rowBytes, rowBytes, 8, 2 * bb);
-            var u0 = T.Unpack(blk).AsInt32();
-            var u1 = T.Unpack(blk + rowBytes).AsInt32();
-            var u2 = T.Unpack(blk + 2 * rowBytes).AsInt32();
-            var u3 = T.Unpack(blk + 3 * rowBytes).AsInt32();
-            var v0 = T.Unpack(blk + 4 * rowBytes).AsInt32();
-            var v1 = T.Unpack(blk + 5 * rowBytes).AsInt32();
-            var v2 = T.Unpack(blk + 6 * rowBytes).AsInt32();
-            var v3 = T.Unpack(blk + 7 * rowBytes).AsInt32();
+            Block32Panels<T>.UnpackRows8(blk, rowBytes, out var u0, out var u1, out var u2, out var u3, out var v0, out var v1, out var v2, out var v3);
             PanelTranspose.InLanes8x8(ref u0, ref u1, ref u2, ref u3, ref v0, ref v1, ref v2, ref v3);
             int e = b * 32;
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
