@@ -49,8 +49,9 @@ internal unsafe struct VnniTile16x8<T> : ITilePass where T : struct, IBlock32
         // Without a second quad its tokens repeat the first quad's; their results are not stored.
         float* meta0 = (float*)quadMeta, meta1 = count > 4 ? meta0 + Block32Panels<T>.QuadMetaFloats(n) : meta0;
         var offset = Vector256.Create((float)-T.Offset);
-        // The results wait in memory between blocks: in registers they took the low sixteen that vpdpbusd's VEX form
-        // needs for its sums, and the JIT then copied every sum in and out of one register around each product.
+        // The results wait in memory between blocks: in registers they took the low sixteen, where the JIT keeps
+        // vpdpbusd's sums (as for a VEX encoding, even when it emits the EVEX form), and it then copied every sum in
+        // and out of one register around each product.
         var acc = stackalloc Vector256<float>[QuantizedDot.Kernels.Tile16x8Tokens];
         for (int t = 0; t < QuantizedDot.Kernels.Tile16x8Tokens; t++) acc[t] = default;
         for (int b = 0; b < nb; b++)
@@ -62,8 +63,8 @@ internal unsafe struct VnniTile16x8<T> : ITilePass where T : struct, IBlock32
             PanelTranspose.InLanes8x8(ref u0, ref u1, ref u2, ref u3, ref v0, ref v1, ref v2, ref v3);
             int e = b * 32;
             Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-            // Quads 0–3, then 4–7, so that only four of them are live beside the eight sums: vpdpbusd's accumulator
-            // and weights must sit in the sixteen registers that its VEX form can name.
+            // Quads 0–3, then 4–7, so that only four of them are live beside the eight sums: the JIT keeps vpdpbusd's
+            // accumulator and unsigned operand in the low sixteen registers (only the broadcast may sit above).
             Quad<TBatch>(PanelTranspose.LowLanes(u0, v0).AsByte(), e, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
             Quad<TBatch>(PanelTranspose.LowLanes(u1, v1).AsByte(), e + 4, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
             Quad<TBatch>(PanelTranspose.LowLanes(u2, v2).AsByte(), e + 8, a0, a1, a2, a3, a4, a5, a6, a7, ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6, ref s7);
