@@ -36,6 +36,7 @@ internal abstract unsafe class GgufSource : IDisposable
                 _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
                 byte* p = null;
                 _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+                PageCacheAdvice.AdviseHugePages(p, (long)_view.SafeMemoryMappedViewHandle.ByteLength);
                 _pointer = p + _view.PointerOffset;
                 _length = length;
             }

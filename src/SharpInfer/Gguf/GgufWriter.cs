@@ -73,7 +73,11 @@ public sealed class GgufWriter
         return writer;
     }
 
-    /// <summary>Writes the file to <paramref name="path"/> through a temporary file, so a failure leaves no partial output.</summary>
+    /// <summary>
+    /// Writes the file to <paramref name="path"/> through a temporary file, so a failure leaves no partial output. The
+    /// data is on disk before the rename, and is then dropped from the page cache: a reader maps the file back in
+    /// huge pages, where pages the kernel wrote would have stayed 4 KiB ones (<see cref="PageCacheAdvice"/>).
+    /// </summary>
     public void Save(string path)
     {
         string full = System.IO.Path.GetFullPath(path);
@@ -83,6 +87,8 @@ public sealed class GgufWriter
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 WriteTo(stream);
+                stream.Flush(flushToDisk: true);
+                PageCacheAdvice.Evict(stream.SafeFileHandle);
             }
             File.Move(temp, full, overwrite: true);
         }
