@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using SharpInfer.Tensors;
 
 namespace SharpInfer.Gguf;
 
@@ -36,7 +37,7 @@ internal abstract unsafe class GgufSource : IDisposable
                 _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
                 byte* p = null;
                 _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-                PageCacheAdvice.AdviseHugePages(p, (long)_view.SafeMemoryMappedViewHandle.ByteLength);
+                MemoryAdvice.AdviseHugePages(p, (long)_view.SafeMemoryMappedViewHandle.ByteLength);
                 _pointer = p + _view.PointerOffset;
                 _length = length;
             }

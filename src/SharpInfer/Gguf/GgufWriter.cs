@@ -76,7 +76,7 @@ public sealed class GgufWriter
     /// <summary>
     /// Writes the file to <paramref name="path"/> through a temporary file, so a failure leaves no partial output. The
     /// data is on disk before the rename, and is then dropped from the page cache: a reader maps the file back in
-    /// huge pages, where pages the kernel wrote would have stayed 4 KiB ones (<see cref="PageCacheAdvice"/>).
+    /// huge pages, where pages the kernel wrote would have stayed 4 KiB ones (<see cref="MemoryAdvice"/>).
     /// </summary>
     public void Save(string path)
     {
@@ -88,7 +88,7 @@ public sealed class GgufWriter
             {
                 WriteTo(stream);
                 stream.Flush(flushToDisk: true);
-                PageCacheAdvice.Evict(stream.SafeFileHandle);
+                MemoryAdvice.Evict(stream.SafeFileHandle);
             }
             File.Move(temp, full, overwrite: true);
         }

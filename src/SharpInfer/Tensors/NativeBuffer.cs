@@ -9,15 +9,21 @@ namespace SharpInfer.Tensors;
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
     private T* _data;
+    private readonly nuint _bytes;
+    private readonly bool _mapped;
 
     /// <summary>Allocates <paramref name="length"/> zeroed elements.</summary>
     public NativeBuffer(long length)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
         Length = length;
-        nuint bytes = (nuint)Math.Max(1, length * sizeof(T));
-        _data = (T*)NativeMemory.AlignedAlloc(bytes, 64);
-        NativeMemory.Clear(_data, bytes);
+        _bytes = (nuint)Math.Max(1, length * sizeof(T));
+        // Buffers of a huge page or more get a mapping of their own in huge pages (see MemoryAdvice.MapHuge), which
+        // the clearing below faults in 2 MiB at a time, so the memory is there before the first step.
+        if ((long)_bytes >= MemoryAdvice.HugePageBytes) _data = (T*)MemoryAdvice.MapHuge(_bytes);
+        _mapped = _data != null;
+        if (!_mapped) _data = (T*)NativeMemory.AlignedAlloc(_bytes, 64);
+        NativeMemory.Clear(_data, _bytes);
     }
 
     /// <summary>Number of elements.</summary>
@@ -36,7 +42,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     public void Dispose()
     {
         if (_data == null) return;
-        NativeMemory.AlignedFree(_data);
+        Free();
         _data = null;
         GC.SuppressFinalize(this);
     }
@@ -44,6 +50,12 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     /// <summary>Frees the memory if the owner forgot to.</summary>
     ~NativeBuffer()
     {
-        if (_data != null) NativeMemory.AlignedFree(_data);
+        if (_data != null) Free();
+    }
+
+    private void Free()
+    {
+        if (_mapped) MemoryAdvice.UnmapHuge(_data, _bytes);
+        else NativeMemory.AlignedFree(_data);
     }
 }

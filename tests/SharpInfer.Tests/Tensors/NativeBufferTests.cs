@@ -1,0 +1,35 @@
+using SharpInfer.Tensors;
+
+namespace SharpInfer.Tests.Tensors;
+
+/// <summary>Native buffers: zeroed, aligned, and paged in huge pages where they are large enough to hold one.</summary>
+public sealed unsafe class NativeBufferTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1000)]
+    [InlineData((2 << 20) + 3)]
+    [InlineData(5 << 20)]
+    public void BufferIsZeroedAndAligned(int bytes)
+    {
+        using var b = new NativeBuffer<byte>(bytes);
+        Assert.Equal(bytes, b.ByteSize);
+        Assert.Equal(0, (long)b.Pointer % 64);
+        Assert.True(b.Span.IndexOfAnyExcept((byte)0) < 0);
+        b.Span.Fill(0xA5);
+        Assert.Equal(0xA5, b.Pointer[bytes - 1]);
+    }
+
+    [Fact]
+    public void LargeBufferStartsOnAHugePageAndAsksForHugePages()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var large = new NativeBuffer<float>(3 << 20); // 12 MiB
+        Assert.Equal(0, (long)large.Pointer % MemoryAdvice.HugePageBytes);
+        Assert.Contains("hg", ProcessMemory.VmFlagsOf(large.Pointer));
+        // Past the last whole huge page the advice stops, so the buffer holds no memory beyond its own length.
+        using var odd = new NativeBuffer<byte>(MemoryAdvice.HugePageBytes + 4096 * 3);
+        Assert.Contains("hg", ProcessMemory.VmFlagsOf(odd.Pointer));
+        Assert.DoesNotContain("hg", ProcessMemory.VmFlagsOf(odd.Pointer + MemoryAdvice.HugePageBytes));
+    }
+}
