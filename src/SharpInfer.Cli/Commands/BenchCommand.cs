@@ -66,6 +66,7 @@ internal static class BenchCommand
                     warmedUp: () => { Array.Clear(phaseTicks); steps = 0; }));
             }
             Write(io.Out, m, context.Pool.ThreadCount, rows, fmt);
+            CommonOptions.NoteSmallPages(m, io);
             if (parse.GetValue(phases))
             {
                 WritePhases(fmt == "json" ? io.Err : io.Out, phaseTicks, steps);

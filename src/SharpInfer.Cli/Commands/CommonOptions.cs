@@ -55,6 +55,29 @@ internal sealed class CommonOptions
         return model;
     }
 
+    /// <summary>
+    /// After a run has read the weights: one note on stderr when most of them sit in 4 KiB pages although the system
+    /// has huge pages, which is how the page cache keeps a file a program has just written (a copy, a download) and
+    /// costs decode speed; evicting the file once lets the next run read it back in 2 MiB pages.
+    /// </summary>
+    public static void NoteSmallPages(SharpInfer.Models.Model model, CliIO io)
+    {
+        var file = model.File;
+        if (SmallPagesNote(file.Path, file.TensorBytes, file.BytesInHugePages, SharpInfer.Gguf.GgufFile.HugePagesAvailable) is { } note)
+        {
+            io.Err.WriteLine(note);
+        }
+    }
+
+    /// <summary>The note of <see cref="NoteSmallPages"/>, or null: weights under 64 MiB never get one.</summary>
+    internal static string? SmallPagesNote(string? path, long weightBytes, long? hugeBytes, bool hugePagesAvailable)
+    {
+        const long MiB = 1 << 20;
+        if (path is null || weightBytes < 64 * MiB || !hugePagesAvailable || hugeBytes is not long huge || huge >= weightBytes / 2) return null;
+        return $"note: {huge / MiB} of {weightBytes / MiB} MiB of weights are in 2 MiB pages; the page cache holds the rest of the file in 4 KiB pages, " +
+            $"as a copy or download leaves it, which slows decode (evict it once, `dd if={path} iflag=nocache count=0`, and the next run reads it in huge pages)";
+    }
+
     public static string ReadPrompt(string? prompt, string? file)
     {
         if ((prompt is null) == (file is null)) throw new ArgumentException("give exactly one of -p/--prompt or -f/--file");

@@ -110,6 +110,7 @@ internal static class RunCommand
                 }
                 io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"load: {loadMs:F0} ms | prompt: {t.PromptTokens} tokens in {t.PromptMs:F1} ms ({t.PromptTokensPerSecond:F1} t/s) | generation: {t.GeneratedTokens} tokens in {t.GenerationMs:F1} ms ({t.GenerationTokensPerSecond:F1} t/s) | stop: {Name(result.StopReason)} | seed: {result.Seed}"));
+                CommonOptions.NoteSmallPages(model, io);
             }
             return 0;
         });

@@ -80,6 +80,15 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>Pointer to the first byte of the mapping (for whole-file hashing and copying).</summary>
     public byte* BasePointer => _source.Pointer;
 
+    /// <summary>
+    /// How many bytes of the file's memory map are mapped in huge pages now (Linux; only pages read so far count), or
+    /// null where that cannot be known (another system, a file read from bytes).
+    /// </summary>
+    public long? BytesInHugePages => Path is null ? null : MemoryAdvice.HugeMappedBytes(_source.Pointer);
+
+    /// <summary>Whether this system hands out transparent huge pages at all (Linux, not switched to <c>never</c>).</summary>
+    public static bool HugePagesAvailable => MemoryAdvice.HugePagesAvailable;
+
     /// <summary>The tensor with this name, or null.</summary>
     public GgufTensorInfo? FindTensor(string name) => _byName.GetValueOrDefault(name);
 

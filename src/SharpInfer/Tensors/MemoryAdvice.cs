@@ -69,6 +69,65 @@ internal static unsafe class MemoryAdvice
     }
 
     /// <summary>
+    /// Whether the kernel hands out transparent huge pages at all (Linux, and not switched to <c>never</c>).
+    /// </summary>
+    public static bool HugePagesAvailable
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux()) return false;
+            try { return !File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]", StringComparison.Ordinal); }
+            catch (IOException) { return false; }
+            catch (UnauthorizedAccessException) { return false; }
+        }
+    }
+
+    /// <summary>
+    /// How many bytes of the mapping that holds <paramref name="address"/> are mapped by huge-page entries now
+    /// (<c>FilePmdMapped</c> plus <c>AnonHugePages</c> in /proc/self/smaps; only pages touched so far count), or null
+    /// where that cannot be read.
+    /// </summary>
+    public static long? HugeMappedBytes(void* address)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            nuint at = (nuint)address;
+            bool inside = false;
+            long kb = 0;
+            foreach (var line in File.ReadLines("/proc/self/smaps"))
+            {
+                if (TryParseRange(line, out var start, out var end))
+                {
+                    if (inside) break;
+                    inside = at >= start && at < end;
+                }
+                else if (inside && (line.StartsWith("FilePmdMapped:", StringComparison.Ordinal) || line.StartsWith("AnonHugePages:", StringComparison.Ordinal)))
+                {
+                    var value = line.AsSpan(line.IndexOf(':') + 1).Trim();
+                    if (value.EndsWith("kB", StringComparison.Ordinal)) value = value[..^2].Trim();
+                    kb += long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+            return inside ? kb * 1024 : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A smaps header line: <c>start-end perms offset dev inode [path]</c>, addresses in hex.</summary>
+    private static bool TryParseRange(string line, out nuint start, out nuint end)
+    {
+        start = end = 0;
+        int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+        return dash > 0 && space > dash &&
+            nuint.TryParse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, null, out start) &&
+            nuint.TryParse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, null, out end);
+    }
+
+    /// <summary>
     /// Drops the file's pages from the page cache (<c>POSIX_FADV_DONTNEED</c>; call after the data is on disk).
     /// A file the kernel has written stays cached in 4 KiB pages; once evicted, the next reader's mapping reads it
     /// back in huge folios.

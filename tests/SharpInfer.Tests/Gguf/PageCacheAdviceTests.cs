@@ -24,6 +24,17 @@ public sealed unsafe class PageCacheAdviceTests : IDisposable
     }
 
     [Fact]
+    public void HugePageCountOfAMappedFileIsReadFromItsMapping()
+    {
+        using var bytes = GgufFile.FromBytes(File.ReadAllBytes(SharedData.File("models/stories260K.gguf")));
+        Assert.Null(bytes.BytesInHugePages);
+        if (!OperatingSystem.IsLinux()) return;
+        using var file = GgufFile.Open(SharedData.File("models/stories260K.gguf"));
+        // 1.2 MB cannot hold an aligned 2 MiB page, so the mapping is found and has none.
+        Assert.Equal(0, file.BytesInHugePages);
+    }
+
+    [Fact]
     public void SavedFileIsOnDiskAndOutOfThePageCache()
     {
         if (!OperatingSystem.IsLinux()) return;

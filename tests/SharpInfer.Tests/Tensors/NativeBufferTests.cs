@@ -32,4 +32,16 @@ public sealed unsafe class NativeBufferTests
         Assert.Contains("hg", ProcessMemory.VmFlagsOf(odd.Pointer));
         Assert.DoesNotContain("hg", ProcessMemory.VmFlagsOf(odd.Pointer + MemoryAdvice.HugePageBytes));
     }
+
+    [Fact]
+    public void LargeBufferIsCountedInHugePages()
+    {
+        if (!MemoryAdvice.HugePagesAvailable) return;
+        using var b = new NativeBuffer<byte>(16 << 20);
+        long? huge = MemoryAdvice.HugeMappedBytes(b.Pointer + 5);
+        Assert.NotNull(huge);
+        // Cleared on allocation, so its pages are present: whole huge pages, at least one, none past the buffer.
+        Assert.InRange(huge!.Value, MemoryAdvice.HugePageBytes, 16 << 20);
+        Assert.Equal(0, huge.Value % MemoryAdvice.HugePageBytes);
+    }
 }
