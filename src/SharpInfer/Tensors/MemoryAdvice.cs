@@ -6,9 +6,9 @@ namespace SharpInfer.Tensors;
 /// <summary>
 /// Advice to the Linux kernel about how the memory a step reads should be paged: model files in 2 MiB page-cache
 /// folios and large native buffers (KV cache, scratch) in transparent huge pages, each mapped by one page-table entry.
-/// Decode reads every weight once per token; on this project's machines 4 KiB pages made it 5–15 % slower and more
-/// (a memory monitor's access sampling stalls the threads every half second under shadow paging, and the TLB covers
-/// less). Everything here is best effort: on other systems, or where the kernel refuses, nothing happens and nothing
+/// Decode reads every weight once per token; on this project's machines 4 KiB pages made eight-sequence decode 7–15 %
+/// slower and single-sequence decode up to a third slower (a memory monitor's access sampling stalls the threads every
+/// half second under shadow paging, and the TLB covers less). Everything here is best effort: on other systems, or where the kernel refuses, nothing happens and nothing
 /// fails.
 /// </summary>
 internal static unsafe class MemoryAdvice
