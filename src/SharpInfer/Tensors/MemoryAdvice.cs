@@ -92,29 +92,34 @@ internal static unsafe class MemoryAdvice
         if (!OperatingSystem.IsLinux()) return null;
         try
         {
-            nuint at = (nuint)address;
-            bool inside = false;
-            long kb = 0;
-            foreach (var line in File.ReadLines("/proc/self/smaps"))
-            {
-                if (TryParseRange(line, out var start, out var end))
-                {
-                    if (inside) break;
-                    inside = at >= start && at < end;
-                }
-                else if (inside && (line.StartsWith("FilePmdMapped:", StringComparison.Ordinal) || line.StartsWith("AnonHugePages:", StringComparison.Ordinal)))
-                {
-                    var value = line.AsSpan(line.IndexOf(':') + 1).Trim();
-                    if (value.EndsWith("kB", StringComparison.Ordinal)) value = value[..^2].Trim();
-                    kb += long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-            return inside ? kb * 1024 : null;
+            return HugeMappedBytes((nuint)address, File.ReadLines("/proc/self/smaps"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
             return null;
         }
+    }
+
+    /// <summary><see cref="HugeMappedBytes(void*)"/> over the lines of an smaps listing.</summary>
+    internal static long? HugeMappedBytes(nuint address, IEnumerable<string> smaps)
+    {
+        bool inside = false;
+        long kb = 0;
+        foreach (var line in smaps)
+        {
+            if (TryParseRange(line, out var start, out var end))
+            {
+                if (inside) break;
+                inside = address >= start && address < end;
+            }
+            else if (inside && (line.StartsWith("FilePmdMapped:", StringComparison.Ordinal) || line.StartsWith("AnonHugePages:", StringComparison.Ordinal)))
+            {
+                var value = line.AsSpan(line.IndexOf(':') + 1).Trim();
+                if (value.EndsWith("kB", StringComparison.Ordinal)) value = value[..^2].Trim();
+                kb += long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        return inside ? kb * 1024 : null;
     }
 
     /// <summary>A smaps header line: <c>start-end perms offset dev inode [path]</c>, addresses in hex.</summary>

@@ -44,4 +44,28 @@ public sealed unsafe class NativeBufferTests
         Assert.InRange(huge!.Value, MemoryAdvice.HugePageBytes, 16 << 20);
         Assert.Equal(0, huge.Value % MemoryAdvice.HugePageBytes);
     }
+
+    [Fact]
+    public void HugePageCountIsTheMappingsOwnFromItsSmapsLines()
+    {
+        string[] smaps =
+        [
+            "7f0000000000-7f0000400000 r--s 00000000 fe:00 1234                       /m/model.gguf",
+            "Size:               4096 kB",
+            "AnonHugePages:         0 kB",
+            "FilePmdMapped:      2048 kB",
+            "VmFlags: rd sh mr mw me ms hg",
+            "7f0000400000-7f0000c00000 rw-p 00000000 00:00 0",
+            "AnonHugePages:      6144 kB",
+            "FilePmdMapped:         0 kB",
+            "VmFlags: rd wr mr mw me ac hg",
+            "7f0000c00000-7f0000d00000 rw-p 00000000 00:00 0",
+            "AnonHugePages:      1024 kB",
+        ];
+        Assert.Equal(2048L * 1024, MemoryAdvice.HugeMappedBytes((nuint)0x7f0000000000, smaps));
+        Assert.Equal(2048L * 1024, MemoryAdvice.HugeMappedBytes((nuint)0x7f00003fffff, smaps));
+        Assert.Equal(6144L * 1024, MemoryAdvice.HugeMappedBytes((nuint)0x7f0000400000, smaps));
+        Assert.Equal(1024L * 1024, MemoryAdvice.HugeMappedBytes((nuint)0x7f0000c00010, smaps));
+        Assert.Null(MemoryAdvice.HugeMappedBytes((nuint)0x7f0000d00000, smaps));
+    }
 }
