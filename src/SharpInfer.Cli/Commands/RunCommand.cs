@@ -92,6 +92,7 @@ internal static class RunCommand
                 if (options.PromptCachePath is not null) throw new ArgumentException("--prompt-cache works with one sequence only");
                 var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
                 WriteParallel(io, results, loadMs, asJson);
+                if (!asJson) CommonOptions.NoteSmallPages(model, io);
                 return 0;
             }
             var result = generator.Generate(text, options, asJson ? null : piece => io.Out.Write(piece), io.Cancellation);
