@@ -62,6 +62,7 @@ public static unsafe class ActivationQuantizer
             var s16b = Vector256.Narrow(q2, q3);
             Vector256.Narrow(s16a, s16b).Store(row.Qs + b * 32);
             int sum = Vector256.Sum((q0 + q1) + (q2 + q3));
+            d = (float)(Half)d;
             row.D[b] = d;
             row.Sums[b] = sum;
             row.SumsScaled[b] = d * sum;
@@ -86,6 +87,7 @@ public static unsafe class ActivationQuantizer
                 q[j] = (sbyte)v;
                 sum += v;
             }
+            d = (float)(Half)d;
             row.D[b] = d;
             row.Sums[b] = sum;
             row.SumsScaled[b] = d * sum;
