@@ -39,10 +39,10 @@ public static unsafe class Attention
     /// <summary>
     /// out[g] = softmax(scale · q[g]·Kᵀ) · V over <paramref name="cells"/>, for the <paramref name="group"/> query heads
     /// at <paramref name="q"/> (contiguous, <paramref name="headDimK"/> each) that read KV head <paramref name="kvHead"/>.
-    /// With no visible cell the output is zero.
+    /// With no visible cell the output is zero. A positive <paramref name="softcap"/> c caps each score to c·tanh(s/c).
     /// </summary>
     public static void ComputeScalar(float* q, int group, int headDimK, int headDimV, KvLayerView kv, int kvHead,
-        ReadOnlySpan<int> cells, float scale, float* output)
+        ReadOnlySpan<int> cells, float scale, float* output, float softcap = 0f)
     {
         var k = new float[headDimK];
         var v = new float[headDimV];
@@ -60,6 +60,7 @@ public static unsafe class Attention
                     double dot = 0;
                     for (int i = 0; i < headDimK; i++) dot += (double)q[g * headDimK + i] * kp[i];
                     s[j] = dot * scale;
+                    if (softcap > 0) s[j] = softcap * Math.Tanh(s[j] / softcap);
                 }
                 max = Math.Max(max, s[j]);
             }

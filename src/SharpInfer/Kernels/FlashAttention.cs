@@ -41,10 +41,11 @@ public static unsafe class FlashAttention
     /// <paramref name="q"/> + t·<paramref name="qStride"/> (heads contiguous, <paramref name="headDimK"/> each) and its
     /// outputs at <paramref name="output"/> + t·<paramref name="outputStride"/>. Token t attends to
     /// <paramref name="cells"/>[<paramref name="from"/>[t] .. <paramref name="to"/>[t]); with an empty range its output is zero.
+    /// A positive <paramref name="softcap"/> c caps every scaled score s to c·tanh(s/c) before the softmax (Gemma 2).
     /// </summary>
     public static void Compute(float* q, long qStride, int tokens, int group, int headDimK, int headDimV,
         KvLayerView kv, int kvHead, ReadOnlySpan<int> cells, int* from, int* to, float scale,
-        float* output, long outputStride, float* scratch)
+        float* output, long outputStride, float* scratch, float softcap = 0f)
     {
         if (tokens > MaxTokens) throw new ArgumentOutOfRangeException(nameof(tokens), $"at most {MaxTokens} tokens per call");
         int rows = tokens * group;
@@ -117,6 +118,7 @@ public static unsafe class FlashAttention
                     if (blockLo[b] >= start + n || blockHi[b] <= start) continue;
                     int r0 = b * Lanes;
                     ScoresBlock(qT + (long)r0 * headDimK, kRows, n, headDimK, scores);
+                    if (softcap > 0) Softcap.Apply(scores, n * Lanes, softcap);
                     SoftmaxBlock(scores, n, start, lo + r0, hi + r0, runMax + r0, runSum + r0, corrections);
                     AccumulateBlock(scores, n, vRows, headDimV, acc + (long)r0 * headDimV, corrections, Math.Min(Lanes, rows - r0));
                 }
@@ -130,6 +132,7 @@ public static unsafe class FlashAttention
                     float* qRow = q + (r / group) * qStride + (long)(r % group) * headDimK;
                     float* s = scores;
                     for (int j = a; j < z; j++) s[j] = Dot.F32(qRow, kRows[j], headDimK) * scale;
+                    if (softcap > 0) Softcap.Apply(s + a, z - a, softcap);
                     float* accRow = acc + (long)r * headDimV;
                     ScalarSoftmax(s, a, z, ref runMax[r], ref runSum[r], accRow, headDimV);
                     for (int j = a; j < z; j++) Elementwise.MultiplyAdd(accRow, vRows[j], s[j], headDimV);

@@ -27,6 +27,9 @@ public static unsafe partial class KernelSelfCheck
     {
         var failures = new List<string>();
         foreach (var c in AttentionCases) failures.AddRange(CheckAttention(c.TypeK, c.TypeV, c.Group, c.DimK, c.DimV));
+        // Gemma 2's logit softcap, on the vector path (head sizes multiple of 8) and on the scalar one.
+        failures.AddRange(CheckAttention(GgmlType.F16, GgmlType.F16, 2, 32, 32, softcap: 1.5f));
+        failures.AddRange(CheckAttention(GgmlType.F32, GgmlType.F32, 2, 20, 12, softcap: 1.5f));
         return failures;
     }
 
@@ -35,7 +38,7 @@ public static unsafe partial class KernelSelfCheck
     /// own cells: one token over every cell count around the tile size (0, 1, 31, 32, 33, …), then blocks of 1, 3 and
     /// 16 tokens with ranges like a causal prefill, a sliding window, a token that sees nothing and one that sees all.
     /// </summary>
-    public static List<string> CheckAttention(GgmlType typeK, GgmlType typeV, int group, int dimK, int dimV)
+    public static List<string> CheckAttention(GgmlType typeK, GgmlType typeV, int group, int dimK, int dimV, float softcap = 0f)
     {
         const int kvHeads = 2, cellsTotal = 150;
         var failures = new List<string>();
@@ -57,7 +60,7 @@ public static unsafe partial class KernelSelfCheck
         var outScalar = new float[tokens * heads * dimV];
         var from = new int[tokens];
         var to = new int[tokens];
-        string what = $"FlashAttention {typeK}/{typeV} group {group} dims {dimK}/{dimV}";
+        string what = $"FlashAttention {typeK}/{typeV} group {group} dims {dimK}/{dimV} softcap {softcap}";
         void Compare(int count, string label)
         {
             fixed (byte* kp = k)
@@ -73,11 +76,11 @@ public static unsafe partial class KernelSelfCheck
                 for (int head = 0; head < kvHeads; head++)
                 {
                     FlashAttention.Compute(qp + head * group * dimK, heads * dimK, count, group, dimK, dimV, view, head, cells, fp, tp, 0.17f,
-                        ob + head * group * dimV, heads * dimV, sp);
+                        ob + head * group * dimV, heads * dimV, sp, softcap);
                     for (int t = 0; t < count; t++)
                     {
                         Attention.ComputeScalar(qp + (t * heads + head * group) * dimK, group, dimK, dimV, view, head,
-                            cells.AsSpan(from[t], to[t] - from[t]), 0.17f, os + (t * heads + head * group) * dimV);
+                            cells.AsSpan(from[t], to[t] - from[t]), 0.17f, os + (t * heads + head * group) * dimV, softcap);
                     }
                 }
             }

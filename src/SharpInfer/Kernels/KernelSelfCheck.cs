@@ -523,6 +523,7 @@ public static unsafe partial class KernelSelfCheck
                     SwiGlu.Apply(ap, bp, p1, n);
                     SwiGlu.ApplyScalar(ap, bp, p2, n);
                     CheckAll(failures, $"SwiGlu n={n}", y2, y1, 1e-5);
+                    CheckGatedAndCapped(failures, a, b, n);
                     Array.Copy(a, y1, n);
                     Array.Copy(a, y2, n);
                     Softmax.Apply(p1, n);
@@ -653,6 +654,45 @@ public static unsafe partial class KernelSelfCheck
             }
         }
         return failures;
+    }
+
+    /// <summary>
+    /// GeGLU, the softcap and the per-head norm against their twins. Inputs are spread to ±6 so GELU's tanh and the
+    /// cap's saturation are both exercised; the twins use the runtime's tanh, so the bounds are absolute (tanh's error
+    /// is absolute) scaled by what multiplies it.
+    /// </summary>
+    private static void CheckGatedAndCapped(List<string> failures, float[] a, float[] b, int n)
+    {
+        var x = a.Select(v => v * 6f).ToArray();
+        var y1 = new float[n];
+        var y2 = new float[n];
+        fixed (float* xp = x)
+        fixed (float* bp = b)
+        fixed (float* p1 = y1)
+        fixed (float* p2 = y2)
+        {
+            GeGlu.Apply(xp, bp, p1, n);
+            GeGlu.ApplyScalar(xp, bp, p2, n);
+            // One half-precision step (2^-10 relative) where FastTanh's last bit and the runtime's round differently.
+            for (int i = 0; i < n; i++) Check(failures, $"GeGlu n={n} [{i}]", y2[i], y1[i], Math.Abs(y2[i]) / 1024 + 1e-7);
+            foreach (float cap in new[] { 0.5f, 3f, 30f })
+            {
+                Array.Copy(x, y1, n);
+                Array.Copy(x, y2, n);
+                Softcap.Apply(p1, n, cap);
+                Softcap.ApplyScalar(p2, n, cap);
+                for (int i = 0; i < n; i++) Check(failures, $"Softcap cap={cap} n={n} [{i}]", y2[i], y1[i], 1e-6 * cap);
+            }
+            foreach (int headDim in new[] { 1, 2, 8, 16, 24 })
+            {
+                if (n % headDim != 0) continue;
+                Array.Copy(x, y1, n);
+                Array.Copy(x, y2, n);
+                RmsNorm.ApplyHeads(p1, bp, n / headDim, headDim, 1e-6f);
+                RmsNorm.ApplyHeadsScalar(p2, bp, n / headDim, headDim, 1e-6f);
+                CheckAll(failures, $"RmsNorm.ApplyHeads n={n} headDim={headDim}", y2, y1, 1e-5);
+            }
+        }
     }
 
     private static void CheckSame(List<string> failures, string what, float x, float expected, float actual)

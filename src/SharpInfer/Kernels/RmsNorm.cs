@@ -23,6 +23,21 @@ public static unsafe class RmsNorm
         for (; i < n; i++) y[i] = x[i] * scale * weight[i];
     }
 
+    /// <summary>
+    /// Normalizes each of <paramref name="heads"/> consecutive heads of <paramref name="headDim"/> values in place with
+    /// the same <paramref name="weight"/> (per-head Q/K norms of Qwen3 and Gemma 3).
+    /// </summary>
+    public static void ApplyHeads(float* x, float* weight, int heads, int headDim, float eps)
+    {
+        for (int h = 0; h < heads; h++) Apply(x + (long)h * headDim, weight, x + (long)h * headDim, headDim, eps);
+    }
+
+    /// <summary>Scalar reference twin of <see cref="ApplyHeads"/>.</summary>
+    public static void ApplyHeadsScalar(float* x, float* weight, int heads, int headDim, float eps)
+    {
+        for (int h = 0; h < heads; h++) ApplyScalar(x + (long)h * headDim, weight, x + (long)h * headDim, headDim, eps);
+    }
+
     /// <summary>Scalar reference twin.</summary>
     public static void ApplyScalar(float* x, float* weight, float* y, int n, float eps)
     {
