@@ -24,12 +24,12 @@ internal static class KvSizeCommand
         command.SetAction(parse =>
         {
             using var file = GgufFile.Open(parse.GetValue(model)!);
-            string arch = file.Metadata.TryGetString("general.architecture") ?? throw new ModelLoadException("general.architecture is missing");
-            if (!LlamaModel.Architectures.Contains(arch)) throw new ModelLoadException($"unsupported architecture '{arch}' (supported: {string.Join(", ", LlamaModel.Architectures)})");
-            var hp = LlamaHyperParameters.FromMetadata(file.Metadata);
+            var spec = SharpInfer.Models.Architectures.ModelArchitecture.Describe(file.Metadata);
             int ctx = parse.GetValue(cells);
             if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
-            if (ctx == 0) ctx = Math.Min(hp.TrainingContext, 4096);
+            if (ctx == 0) ctx = Math.Min(spec.TrainingContext, 4096);
+            int micro = parse.GetValue(ubatch);
+            if (micro < 1) throw new ArgumentException($"--ubatch-size must be positive (got {micro})");
             int p = parse.GetValue(parallel);
             if (p < 1) throw new ArgumentException($"--parallel must be at least 1 (got {p})");
             var options = new KvCacheOptions
@@ -40,15 +40,15 @@ internal static class KvSizeCommand
                 MaxSequences = p,
                 Unified = parse.GetValue(unified),
             };
-            var layout = Enumerable.Repeat(new KvLayerShape(hp.KWidth, hp.VWidth, hp.HeadDimK, hp.HeadDimV), hp.LayerCount).ToArray();
-            var (k, v) = KvCacheGroup.ComputeBytes(options, layout);
+            var layout = spec.KvLayout;
+            var (k, v) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
             ctx = KvCacheGroup.AllocatedCells(options);
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["cells"] = ctx,
-                    ["layers"] = hp.LayerCount,
+                    ["layers"] = spec.LayerCount,
                     ["seqs"] = p,
                     ["unified"] = options.Unified,
                     ["type_k"] = options.TypeK.ToString().ToLowerInvariant(),
@@ -60,7 +60,7 @@ internal static class KvSizeCommand
             }
             else
             {
-                io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, hp.LayerCount, options));
+                io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, spec.LayerCount, options));
                 io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
             }
             return 0;

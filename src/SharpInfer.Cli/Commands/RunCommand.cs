@@ -62,7 +62,7 @@ internal static class RunCommand
 
             using var model = CommonOptions.LoadModel(parse.GetValue(common.Model)!, io, out double loadMs);
             int promptTokens = model.Tokenizer.Tokenize(text, true, true).Length;
-            int contextSize = contextOptions.ContextSize > 0 ? contextOptions.ContextSize : Math.Min(model.Network.HyperParameters.TrainingContext, 4096);
+            int contextSize = contextOptions.ContextSize > 0 ? contextOptions.ContextSize : Math.Min(model.Spec.TrainingContext, 4096);
             if (promptTokens > contextSize)
             {
                 throw new ArgumentException($"the prompt is {promptTokens} tokens but the context holds {contextSize}; raise -c or shorten the prompt");

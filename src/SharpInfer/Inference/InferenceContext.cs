@@ -12,18 +12,20 @@ namespace SharpInfer.Inference;
 /// </summary>
 public sealed unsafe class InferenceContext : IDisposable
 {
-    private readonly LlamaForwardPass _pass;
+    private readonly ForwardPass _pass;
     private readonly int[] _primary, _outputs;
     private readonly KvPlacement _placement;
     private NativeBuffer<float> _logits;
     private int[] _outputRowOfToken = [];
     private int _outputCount;
 
-    internal InferenceContext(Model model, ContextOptions options)
+    /// <summary>Creates a context over <paramref name="model"/> (KV cache, scratch, threads).</summary>
+    public InferenceContext(Model model, ContextOptions? options = null)
     {
+        options ??= new ContextOptions();
         Model = model;
-        var hp = model.Network.HyperParameters;
-        int ctx = options.ContextSize > 0 ? options.ContextSize : Math.Min(hp.TrainingContext, 4096);
+        var spec = model.Spec;
+        int ctx = options.ContextSize > 0 ? options.ContextSize : Math.Min(spec.TrainingContext, 4096);
         if (options.MicroBatchSize < 1) throw new ArgumentException($"micro-batch size must be positive (got {options.MicroBatchSize})");
         Options = options with { ContextSize = ctx };
         Pool = new ComputePool(options.ResolvedThreads);
@@ -37,15 +39,16 @@ public sealed unsafe class InferenceContext : IDisposable
                 TypeV = options.TypeV,
                 MaxSequences = options.MaxSequences,
                 Unified = options.UnifiedKv,
-            }, model.Network.KvLayout, ubatch);
-            _pass = new LlamaForwardPass(model.Network, ubatch, ubatch, Pool);
+            }, model.Network.KvLayout(ctx), ubatch);
+            _pass = new ForwardPass(model.Network, ubatch, ubatch, Pool, ctx);
             _placement = new KvPlacement(Kv.Groups.Count, ctx);
             _primary = new int[ubatch];
             _outputs = new int[ubatch];
-            _logits = new NativeBuffer<float>((long)Math.Max(1, options.MaxSequences) * hp.VocabSize);
+            _logits = new NativeBuffer<float>((long)Math.Max(1, options.MaxSequences) * spec.VocabSize);
         }
         catch
         {
+            _pass?.Dispose();
             Kv?.Dispose();
             Pool.Dispose();
             throw;
@@ -84,7 +87,7 @@ public sealed unsafe class InferenceContext : IDisposable
     public KvState.RestoreResult LoadState(Stream input, int seq = -1) => KvState.Restore(Kv, input, StateIdentity, seq);
 
     /// <summary>Vocabulary size (length of a logits row).</summary>
-    public int VocabSize => Model.Network.HyperParameters.VocabSize;
+    public int VocabSize => Model.Spec.VocabSize;
 
     /// <summary>Bytes of scratch memory (forward pass and logits), besides the KV cache.</summary>
     public long ScratchBytes => _pass.ScratchBytes + _logits.ByteSize;
@@ -100,7 +103,7 @@ public sealed unsafe class InferenceContext : IDisposable
         if (n == 0) return;
         Validate(batch);
         if (n > _placement.Capacity) throw new KvCacheFullException(n, Kv.Capacity - Kv.Used, Kv.Capacity);
-        if (Kv.HasPendingShift) Kv.ApplyKShift(Model.Network.RopeParameters, Model.Network.HyperParameters.HeadDimK, Pool);
+        if (Kv.HasPendingShift) Kv.ApplyKShift(Pool);
 
         var view = new UBatchView(batch.Positions, batch.SeqStart, batch.SeqCount, batch.SeqIds);
         Kv.Reserve(view, _placement);
@@ -136,7 +139,7 @@ public sealed unsafe class InferenceContext : IDisposable
     }
 
     /// <summary>Names of the forward-pass phases, in the order of <see cref="PhaseTicks"/>.</summary>
-    public static IReadOnlyList<string> PhaseNames => LlamaForwardPass.PhaseNames;
+    public static IReadOnlyList<string> PhaseNames => ForwardPass.PhaseNames;
 
     /// <summary>Stopwatch ticks spent per forward-pass phase (names in <see cref="PhaseNames"/>).</summary>
     public ReadOnlySpan<long> PhaseTicks => _pass.PhaseTicks;
@@ -204,4 +207,11 @@ public sealed unsafe class InferenceContext : IDisposable
         _logits.Dispose();
         Pool.Dispose();
     }
+}
+
+/// <summary>Context creation as a method of the model, for callers that read better that way.</summary>
+public static class ModelContextExtensions
+{
+    /// <summary>Creates an evaluation context (KV cache, scratch, threads) over <paramref name="model"/>.</summary>
+    public static InferenceContext CreateContext(this Model model, ContextOptions? options = null) => new(model, options);
 }

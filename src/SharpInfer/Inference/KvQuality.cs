@@ -44,7 +44,7 @@ public static class KvQuality
                 maxKl = Math.Max(maxKl, kl);
                 if (ArgMax(p[i]) == ArgMax(baseline[i])) agree++;
             }
-            long bytes = model.Network.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
+            long bytes = model.Spec.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
             rows.Add(new KvQualityRow(type, bytes, sumKl / tokens.Length, maxKl, agree / (double)tokens.Length));
         }
         return rows;
@@ -80,5 +80,5 @@ public static class KvQuality
 
     /// <summary>Types a model's head dimensions allow.</summary>
     public static IEnumerable<GgmlType> UsableTypes(Model model) => KvCacheOptions.SupportedTypes.Where(t =>
-        model.Network.KvLayout.All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
+        model.Spec.KvLayout.All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
 }

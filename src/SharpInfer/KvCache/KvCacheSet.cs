@@ -3,11 +3,20 @@ using SharpInfer.Threading;
 
 namespace SharpInfer.KvCache;
 
-/// <summary>A layer's cached row shape and attention window.</summary>
+/// <summary>A layer's cached row shape, attention window and key rotation.</summary>
 /// <param name="Shape">Row widths.</param>
 /// <param name="SlidingWindow">Window in positions, 0 for full attention.</param>
 /// <param name="WindowType">How the window is measured.</param>
-public readonly record struct KvLayerSpec(KvLayerShape Shape, int SlidingWindow = 0, SlidingWindowType WindowType = SlidingWindowType.Standard);
+/// <param name="Rotation">How the layer's keys were rotated, for K-shift; null when they cannot be moved.</param>
+public readonly record struct KvLayerSpec(KvLayerShape Shape, int SlidingWindow = 0, SlidingWindowType WindowType = SlidingWindowType.Standard,
+    KvRotation? Rotation = null);
+
+/// <summary>
+/// Which part of a cached K row carries RoPE and with what parameters: <paramref name="Heads"/> heads of
+/// <paramref name="HeadDim"/> values starting at element <paramref name="Offset"/>, each rotated on its first
+/// <see cref="RopeParameters.Dims"/> values (a latent MLA row rotates only its k_pe tail: one head at an offset).
+/// </summary>
+public sealed record KvRotation(RopeParameters Rope, int Heads, int HeadDim, int Offset);
 
 /// <summary>The cells a batch's tokens received in each group of a <see cref="KvCacheSet"/>.</summary>
 public sealed class KvPlacement
@@ -47,17 +56,16 @@ public sealed class KvCacheSet : IDisposable
     /// <summary>Builds the groups; <paramref name="options"/> gives cells, types and sequences for the full-attention group.</summary>
     public KvCacheSet(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
     {
-        var keys = layers.Select(l => l.SlidingWindow > 0 ? (l.SlidingWindow, l.WindowType) : (0, SlidingWindowType.Standard)).Distinct().OrderBy(k => k.Item1).ToList();
-        _groups = new KvCacheGroup[keys.Count];
+        var plan = PlanGroups(options, layers, microBatch);
+        _groups = new KvCacheGroup[plan.Count];
         _layers = new (int, int)[layers.Count];
         try
         {
-            for (int g = 0; g < keys.Count; g++)
+            for (int g = 0; g < plan.Count; g++)
             {
-                var (window, type) = keys[g];
-                var members = Enumerable.Range(0, layers.Count).Where(l => (layers[l].SlidingWindow > 0 ? (layers[l].SlidingWindow, layers[l].WindowType) : (0, SlidingWindowType.Standard)) == keys[g]).ToList();
-                for (int i = 0; i < members.Count; i++) _layers[members[i]] = (g, i);
-                _groups[g] = new KvCacheGroup(GroupOptions(options, window, type, microBatch), members.Select(l => layers[l].Shape).ToArray());
+                var members = plan[g].Members;
+                for (int i = 0; i < members.Length; i++) _layers[members[i]] = (g, i);
+                _groups[g] = new KvCacheGroup(plan[g].Options, members.Select(l => layers[l].Shape).ToArray());
             }
         }
         catch
@@ -67,6 +75,44 @@ public sealed class KvCacheSet : IDisposable
         }
         Options = options;
         LayerCount = layers.Count;
+        _specs = layers.ToArray();
+    }
+
+    private readonly KvLayerSpec[] _specs;
+
+    /// <summary>The spec of every model layer.</summary>
+    public IReadOnlyList<KvLayerSpec> LayerSpecs => _specs;
+
+    /// <summary>Whether every layer's keys can be re-rotated (K-shift, context shift).</summary>
+    public bool CanShift => _specs.All(s => s.Rotation is not null);
+
+    /// <summary>One group of a plan: its options and the model layers it caches, in order.</summary>
+    public sealed record GroupPlan(KvCacheOptions Options, int[] Members);
+
+    /// <summary>
+    /// How layers are grouped: full-attention layers share one group sized to the context, each distinct window gets
+    /// a group of its own (see <see cref="GroupOptions"/>); the full group comes first.
+    /// </summary>
+    public static IReadOnlyList<GroupPlan> PlanGroups(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
+    {
+        static (int, SlidingWindowType) Key(KvLayerSpec l) => l.SlidingWindow > 0 ? (l.SlidingWindow, l.WindowType) : (0, SlidingWindowType.Standard);
+        var keys = layers.Select(Key).Distinct().OrderBy(k => k.Item1).ToList();
+        return keys.Select(k => new GroupPlan(
+            GroupOptions(options, k.Item1, k.Item2, microBatch),
+            Enumerable.Range(0, layers.Count).Where(l => Key(layers[l]) == k).ToArray())).ToArray();
+    }
+
+    /// <summary>Exact bytes (K, V) a cache set with these options would allocate over all its groups, without allocating.</summary>
+    public static (long KBytes, long VBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
+    {
+        long k = 0, v = 0;
+        foreach (var group in PlanGroups(options, layers, microBatch))
+        {
+            var (gk, gv) = KvCacheGroup.ComputeBytes(group.Options, group.Members.Select(l => layers[l].Shape).ToArray());
+            k = checked(k + gk);
+            v = checked(v + gv);
+        }
+        return (k, v);
     }
 
     /// <summary>Options of a group: a window group needs only window + micro-batch cells per pool (never more than the context).</summary>
@@ -129,10 +175,21 @@ public sealed class KvCacheSet : IDisposable
         for (int g = 0; g < _groups.Length; g++) _groups[g].Commit(batch, placement.Streams[g], placement.Cells[g]);
     }
 
-    /// <summary>Re-rotates shifted keys in every group.</summary>
-    public void ApplyKShift(RopeParameters rope, int headDimK, ComputePool pool)
+    /// <summary>Re-rotates shifted keys in every group, each layer with its own RoPE.</summary>
+    public void ApplyKShift(ComputePool pool)
     {
-        foreach (var g in _groups) if (g.HasPendingShift) KShift.Apply(g, rope, headDimK, pool);
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            if (!_groups[g].HasPendingShift) continue;
+            var rotations = new KvRotation[_groups[g].Layers.Count];
+            for (int l = 0; l < _layers.Length; l++)
+            {
+                if (_layers[l].Group != g) continue;
+                rotations[_layers[l].Local] = _specs[l].Rotation
+                    ?? throw new InvalidOperationException($"layer {l} cannot be shifted: its keys carry no rotation this cache can redo");
+            }
+            KShift.Apply(_groups[g], rotations, pool);
+        }
     }
 
     /// <summary>See <see cref="KvCacheGroup.SeqRemove"/>; applies to every group.</summary>

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using SharpInfer.Gguf;
-using SharpInfer.Inference;
+using SharpInfer.Models.Architectures;
 using SharpInfer.Tokenization;
 
 namespace SharpInfer.Models;
@@ -14,11 +14,11 @@ public sealed record ModelOptions
 
 /// <summary>
 /// A GGUF model ready to run: the memory-mapped file, its network and its tokenizer. Weights are never copied;
-/// the file stays mapped until the model is disposed. Create one or more <see cref="InferenceContext"/>s to evaluate.
+/// the file stays mapped until the model is disposed. Create one or more inference contexts (SharpInfer.Inference) to evaluate it.
 /// </summary>
 public sealed class Model : IDisposable
 {
-    private Model(string path, GgufFile file, LlamaModel network, Tokenizer tokenizer)
+    private Model(string path, GgufFile file, Network network, Tokenizer tokenizer)
     {
         Path = path;
         File = file;
@@ -33,13 +33,16 @@ public sealed class Model : IDisposable
     public GgufFile File { get; }
 
     /// <summary>The network.</summary>
-    public LlamaModel Network { get; }
+    public Network Network { get; }
 
     /// <summary>The tokenizer.</summary>
     public Tokenizer Tokenizer { get; }
 
     /// <summary>Architecture name.</summary>
-    public string Architecture => Network.HyperParameters.Architecture;
+    public string Architecture => Network.Spec.Architecture;
+
+    /// <summary>The model's description: hyper-parameters, the parts of every block, the KV cache layout.</summary>
+    public ModelSpec Spec => Network.Spec;
 
     /// <summary>Model name from metadata (or the file name).</summary>
     public string Name => File.Metadata.TryGetString("general.name") ?? System.IO.Path.GetFileNameWithoutExtension(Path);
@@ -54,10 +57,7 @@ public sealed class Model : IDisposable
         try
         {
             string arch = file.Metadata.TryGetString("general.architecture") ?? throw new ModelLoadException("general.architecture is missing");
-            if (!LlamaModel.Architectures.Contains(arch))
-            {
-                throw new ModelLoadException($"unsupported architecture '{arch}' (supported: {string.Join(", ", LlamaModel.Architectures)})");
-            }
+            ModelArchitectures.Find(arch);
             Vocabulary vocabulary;
             try
             {
@@ -68,11 +68,11 @@ public sealed class Model : IDisposable
                 throw new ModelLoadException(e.Message, e);
             }
             foreach (var w in vocabulary.Warnings) options?.Warning?.Invoke(w);
-            var network = LlamaModel.Load(file);
-            if (network.HyperParameters.VocabSize != vocabulary.Count)
+            var network = Network.Load(file);
+            if (network.Spec.VocabSize != vocabulary.Count)
             {
                 network.Dispose();
-                throw new ModelLoadException($"the tokenizer has {vocabulary.Count} tokens but token_embd.weight has {network.HyperParameters.VocabSize} rows");
+                throw new ModelLoadException($"the tokenizer has {vocabulary.Count} tokens but token_embd.weight has {network.Spec.VocabSize} rows");
             }
             return new Model(path, file, network, new Tokenizer(vocabulary));
         }
@@ -82,9 +82,6 @@ public sealed class Model : IDisposable
             throw;
         }
     }
-
-    /// <summary>Creates an evaluation context (KV cache, scratch, threads).</summary>
-    public InferenceContext CreateContext(ContextOptions? options = null) => new(this, options ?? new ContextOptions());
 
     /// <summary>
     /// A short fingerprint of the weights (SHA-256 over the tensor table and samples of every tensor's data),

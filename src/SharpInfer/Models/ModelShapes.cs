@@ -1,8 +1,24 @@
 namespace SharpInfer.Models;
 
-/// <summary>The hyper-parameters of a real model family, for generating random-weight stand-ins of the same size.</summary>
+/// <summary>The hyper-parameters of a real model, for generating random-weight stand-ins of the same size.</summary>
+/// <param name="Name">Shape name (<c>synth --shape</c>).</param>
+/// <param name="Architecture">The family (<c>general.architecture</c>).</param>
+/// <param name="EmbeddingLength">Residual width.</param>
+/// <param name="Layers">Blocks.</param>
+/// <param name="Heads">Query heads.</param>
+/// <param name="KvHeads">Key/value heads.</param>
+/// <param name="FeedForwardLength">Feed-forward hidden width.</param>
+/// <param name="VocabSize">The real model's vocabulary size (the synthetic file takes its vocabulary's).</param>
+/// <param name="ContextLength">Training context.</param>
+/// <param name="RopeBase">RoPE frequency base.</param>
+/// <param name="RmsEpsilon">RMSNorm epsilon.</param>
+/// <param name="TiedEmbeddings">Output projection tied to the embeddings.</param>
+/// <param name="Llama3RopeFactors">Write Llama 3.1's <c>rope_freqs.weight</c>.</param>
+/// <param name="HeadDimension">Elements per head (0: n_embd / n_head).</param>
+/// <param name="SlidingWindow">Sliding window of the family's window layers (0: none).</param>
 public sealed record ModelShape(
     string Name,
+    string Architecture,
     int EmbeddingLength,
     int Layers,
     int Heads,
@@ -13,14 +29,21 @@ public sealed record ModelShape(
     float RopeBase,
     float RmsEpsilon,
     bool TiedEmbeddings,
-    bool Llama3RopeFactors = false)
+    bool Llama3RopeFactors = false,
+    int HeadDimension = 0,
+    int SlidingWindow = 0)
 {
     /// <summary>Shapes <c>synth</c> knows.</summary>
     public static IReadOnlyList<ModelShape> Known { get; } =
     [
-        new("tinyllama-1.1b", 2048, 22, 32, 4, 5632, 32000, 2048, 10000f, 1e-5f, false),
-        new("llama-3.2-1b", 2048, 16, 32, 8, 8192, 128256, 131072, 500000f, 1e-5f, true, Llama3RopeFactors: true),
-        new("smollm-135m", 576, 30, 9, 3, 1536, 49152, 2048, 10000f, 1e-5f, true),
+        new("tinyllama-1.1b", "llama", 2048, 22, 32, 4, 5632, 32000, 2048, 10000f, 1e-5f, false),
+        new("llama-3.2-1b", "llama", 2048, 16, 32, 8, 8192, 128256, 131072, 500000f, 1e-5f, true, Llama3RopeFactors: true),
+        new("smollm-135m", "llama", 576, 30, 9, 3, 1536, 49152, 2048, 10000f, 1e-5f, true),
+        new("qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 4864, 151936, 32768, 1000000f, 1e-6f, true),
+        new("qwen3-0.6b", "qwen3", 1024, 28, 16, 8, 3072, 151936, 40960, 1000000f, 1e-6f, true, HeadDimension: 128),
+        new("gemma-2-2b", "gemma2", 2304, 26, 8, 4, 9216, 256000, 8192, 10000f, 1e-6f, true, HeadDimension: 256, SlidingWindow: 4096),
+        new("gemma-3-1b", "gemma3", 1152, 26, 4, 1, 6912, 262144, 32768, 1000000f, 1e-6f, true, HeadDimension: 256, SlidingWindow: 512),
+        new("phi-3-mini", "phi3", 3072, 32, 32, 32, 8192, 32064, 4096, 10000f, 1e-5f, false, SlidingWindow: 2047),
     ];
 
     /// <summary>A shape by name (case-insensitive).</summary>
@@ -29,13 +52,5 @@ public sealed record ModelShape(
         ?? throw new ArgumentException($"unknown shape '{name}' (known: {string.Join(", ", Known.Select(s => s.Name))})");
 
     /// <summary>Dimension of each head.</summary>
-    public int HeadDim => EmbeddingLength / Heads;
-
-    /// <summary>Number of weights (parameters) for a vocabulary of <paramref name="vocab"/> tokens.</summary>
-    public long Parameters(int vocab)
-    {
-        long d = EmbeddingLength, kv = (long)KvHeads * HeadDim;
-        long perLayer = d * d * 2 + d * kv * 2 + 3 * d * FeedForwardLength + 2 * d;
-        return vocab * d * (TiedEmbeddings ? 1 : 2) + Layers * perLayer + d;
-    }
+    public int HeadDim => HeadDimension > 0 ? HeadDimension : EmbeddingLength / Heads;
 }

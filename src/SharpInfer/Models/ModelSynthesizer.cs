@@ -1,11 +1,12 @@
 using SharpInfer.Gguf;
+using SharpInfer.Models.Architectures;
 using SharpInfer.Sampling;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Models;
 
 /// <summary>
-/// Writes a random-weight Llama model of a real shape in any quantization recipe, with the tokenizer of a vocab-only
+/// Writes a random-weight model of a real shape (any supported family) in any quantization recipe, with the tokenizer of a vocab-only
 /// GGUF. For benchmarks: the model computes nothing meaningful, but its tensors, sizes and memory traffic are those
 /// of the real thing, and llama.cpp loads it too. Weights are generated and quantized row by row in parallel, so a
 /// 1B model needs no more than a few MiB of memory while it is written.
@@ -17,63 +18,83 @@ public static class ModelSynthesizer
     {
         using var vocab = GgufFile.Open(vocabPath);
         var tokens = vocab.Metadata.TryGetArray("tokenizer.ggml.tokens") ?? throw new ArgumentException($"{vocabPath} has no tokenizer (tokenizer.ggml.tokens)");
-        int vocabSize = tokens.Count;
-        int d = shape.EmbeddingLength, hd = shape.HeadDim, kv = shape.KvHeads * hd;
+        var architecture = ModelArchitectures.Find(shape.Architecture);
 
         var w = new GgufWriter(3);
-        var m = w.Metadata;
-        m.Set("general.architecture", GgufValue.FromString("llama"));
+        WriteMetadata(w.Metadata, shape, architecture, mix, tokens.Count);
+        foreach (var (key, value) in vocab.Metadata)
+        {
+            if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) w.Metadata.Set(key, value);
+        }
+        // The file's tensors are exactly what the family reads from this metadata, so synth and load cannot disagree.
+        var spec = ModelArchitecture.Describe(w.Metadata);
+        long parameters = 0;
+        foreach (var tensor in spec.Tensors())
+        {
+            if (!Wanted(tensor, shape)) continue;
+            parameters += tensor.ElementCount;
+            AddTensor(w, tensor, shape, mix, seed);
+        }
+        w.Save(output);
+        return parameters;
+    }
+
+    private static void WriteMetadata(GgufMetadata m, ModelShape shape, ModelArchitecture architecture, QuantizationMix mix, int vocabSize)
+    {
+        string a = shape.Architecture;
+        m.Set("general.architecture", GgufValue.FromString(a));
         m.Set("general.name", GgufValue.FromString($"synthetic {shape.Name} {mix.Name}"));
         m.Set("general.file_type", GgufValue.FromUInt32(mix.FileType));
         m.Set("general.quantization_version", GgufValue.FromUInt32(2));
-        m.Set("llama.vocab_size", GgufValue.FromUInt32((uint)vocabSize));
-        m.Set("llama.context_length", GgufValue.FromUInt32((uint)shape.ContextLength));
-        m.Set("llama.embedding_length", GgufValue.FromUInt32((uint)d));
-        m.Set("llama.block_count", GgufValue.FromUInt32((uint)shape.Layers));
-        m.Set("llama.feed_forward_length", GgufValue.FromUInt32((uint)shape.FeedForwardLength));
-        m.Set("llama.attention.head_count", GgufValue.FromUInt32((uint)shape.Heads));
-        m.Set("llama.attention.head_count_kv", GgufValue.FromUInt32((uint)shape.KvHeads));
-        m.Set("llama.rope.dimension_count", GgufValue.FromUInt32((uint)hd));
-        m.Set("llama.rope.freq_base", GgufValue.FromFloat32(shape.RopeBase));
-        m.Set("llama.attention.layer_norm_rms_epsilon", GgufValue.FromFloat32(shape.RmsEpsilon));
-        foreach (var (key, value) in vocab.Metadata)
-        {
-            if (key.StartsWith("tokenizer.", StringComparison.Ordinal)) m.Set(key, value);
-        }
+        m.Set($"{a}.vocab_size", GgufValue.FromUInt32((uint)vocabSize));
+        m.Set($"{a}.context_length", GgufValue.FromUInt32((uint)shape.ContextLength));
+        m.Set($"{a}.embedding_length", GgufValue.FromUInt32((uint)shape.EmbeddingLength));
+        m.Set($"{a}.block_count", GgufValue.FromUInt32((uint)shape.Layers));
+        m.Set($"{a}.feed_forward_length", GgufValue.FromUInt32((uint)shape.FeedForwardLength));
+        m.Set($"{a}.attention.head_count", GgufValue.FromUInt32((uint)shape.Heads));
+        m.Set($"{a}.attention.head_count_kv", GgufValue.FromUInt32((uint)shape.KvHeads));
+        m.Set($"{a}.rope.dimension_count", GgufValue.FromUInt32((uint)shape.HeadDim));
+        m.Set($"{a}.rope.freq_base", GgufValue.FromFloat32(shape.RopeBase));
+        m.Set($"{a}.attention.layer_norm_rms_epsilon", GgufValue.FromFloat32(shape.RmsEpsilon));
+        foreach (var (key, value) in architecture.ShapeMetadata(shape)) m.Set($"{a}.{key}", value);
+    }
 
-        void Matrix(string name, int columns, int rows, float scale, int layer)
-        {
-            var info = new GgufTensorInfo(name, GgmlType.F32, [columns, rows], 0);
-            var type = mix.Choose(info, shape.Layers);
-            ulong tensorSeed = seed ^ (ulong)name.GetHashCode(StringComparison.Ordinal) * 0x9E3779B97F4A7C15UL;
-            w.AddTensor(name, type, [columns, rows], stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));
-        }
-        void Ones(string name, int length) => w.AddTensor(name, GgmlType.F32, [length], stream => WriteConstant(stream, length, 1f));
+    /// <summary>Required tensors always; of the optional ones, an untied output and Llama 3.1's RoPE factors when the shape has them.</summary>
+    private static bool Wanted(TensorSpec tensor, ModelShape shape) => !tensor.Optional || tensor.Name switch
+    {
+        "output.weight" => !shape.TiedEmbeddings,
+        "rope_freqs.weight" => shape.Llama3RopeFactors,
+        _ => false,
+    };
 
-        float embScale = 1f, projScale = 1f / MathF.Sqrt(d), downScale = 1f / MathF.Sqrt(shape.FeedForwardLength);
-        Matrix("token_embd.weight", d, vocabSize, embScale, -1);
-        Ones("output_norm.weight", d);
-        if (!shape.TiedEmbeddings) Matrix("output.weight", d, vocabSize, projScale, -1);
-        if (shape.Llama3RopeFactors)
+    private static void AddTensor(GgufWriter w, TensorSpec tensor, ModelShape shape, QuantizationMix mix, ulong seed)
+    {
+        string name = tensor.Name;
+        switch (tensor.Role)
         {
-            var factors = Llama3RopeFactors(hd, shape.RopeBase);
-            w.AddTensor("rope_freqs.weight", GgmlType.F32, [factors.Length], stream => stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(factors.AsSpan())));
+            case TensorRole.Norm:
+                w.AddTensor(name, GgmlType.F32, tensor.Shape, stream => WriteConstant(stream, (int)tensor.ElementCount, 1f));
+                return;
+            case TensorRole.RopeFactors:
+            {
+                var factors = Llama3RopeFactors(shape.HeadDim, shape.RopeBase);
+                w.AddTensor(name, GgmlType.F32, tensor.Shape, stream => stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(factors.AsSpan())));
+                return;
+            }
         }
-        for (int l = 0; l < shape.Layers; l++)
+        int columns = (int)tensor.Shape[0];
+        int rows = checked((int)(tensor.ElementCount / columns));
+        ulong tensorSeed = seed ^ (ulong)name.GetHashCode(StringComparison.Ordinal) * 0x9E3779B97F4A7C15UL;
+        if (tensor.Role == TensorRole.Bias)
         {
-            string p = $"blk.{l}.";
-            Ones(p + "attn_norm.weight", d);
-            Matrix(p + "attn_q.weight", d, d, projScale, l);
-            Matrix(p + "attn_k.weight", d, kv, projScale, l);
-            Matrix(p + "attn_v.weight", d, kv, projScale, l);
-            Matrix(p + "attn_output.weight", d, d, projScale, l);
-            Ones(p + "ffn_norm.weight", d);
-            Matrix(p + "ffn_gate.weight", d, shape.FeedForwardLength, projScale, l);
-            Matrix(p + "ffn_up.weight", d, shape.FeedForwardLength, projScale, l);
-            Matrix(p + "ffn_down.weight", shape.FeedForwardLength, d, downScale, l);
+            w.AddTensor(name, GgmlType.F32, tensor.Shape, stream => WriteRandom(stream, GgmlType.F32, columns, rows, 0.02f, tensorSeed));
+            return;
         }
-        w.Save(output);
-        return shape.Parameters(vocabSize);
+        var info = new GgufTensorInfo(name, GgmlType.F32, tensor.Shape, 0);
+        var type = mix.Choose(info, shape.Layers);
+        // Embeddings get unit-ish rows; projections are scaled by their fan-in so activations keep their size.
+        float scale = name == "token_embd.weight" ? 1f : 1f / MathF.Sqrt(columns);
+        w.AddTensor(name, type, tensor.Shape, stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));
     }
 
     /// <summary>Llama 3.1-style frequency factors (factor 32, low/high frequency factors 1 and 4, original context 8192).</summary>

@@ -1,4 +1,5 @@
 using SharpInfer.Gguf;
+using SharpInfer.Inference;
 using SharpInfer.Models;
 using SharpInfer.Tests.Cli;
 
@@ -56,13 +57,18 @@ public sealed class ModelLoadTests : IDisposable
     }
 
     [Fact]
-    public void UnsupportedArchitectureIsNamed()
+    public void UnsupportedArchitectureIsNamedWithTheSupportedOnes()
     {
-        var e = Assert.Throws<ModelLoadException>(() => Model.Load(SharedData.File("models/synthetic-arch/synth-qwen2-F32.gguf")));
-        Assert.Contains("qwen2", e.Message);
-        var r = CliRunner.Run("run", "-m", SharedData.File("models/synthetic-arch/synth-phi3-F32.gguf"), "-p", "hi");
+        string path = Rewrite(SharedData.Synth("F32"), (f, w) =>
+        {
+            w.Metadata.Set("general.architecture", GgufValue.FromString("mamba"));
+            CopyTensors(f, w, _ => true);
+        }, "mamba.gguf");
+        var e = Assert.Throws<ModelLoadException>(() => Model.Load(path));
+        Assert.Equal("unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3)", e.Message);
+        var r = CliRunner.Run("run", "-m", path, "-p", "hi");
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains("unsupported architecture 'phi3'", r.Err);
+        Assert.Contains("unsupported architecture 'mamba'", r.Err);
     }
 
     [Fact]
@@ -89,7 +95,7 @@ public sealed class ModelLoadTests : IDisposable
     {
         string path = Rewrite(SharedData.Stories, (f, w) => CopyTensors(f, w, t => t.Name != "output.weight"), "tied.gguf");
         using var model = Model.Load(path);
-        Assert.True(model.Network.Weights.TiedOutput);
+        Assert.True(model.Network.TiedOutput);
         using var context = model.CreateContext(new SharpInfer.Inference.ContextOptions { ContextSize = 64 });
         var result = new SharpInfer.Inference.Generator(context).Generate("Once upon a time", new SharpInfer.Inference.GenerationOptions { MaxTokens = 4, Sampling = SharpInfer.Sampling.SamplingOptions.Greedy });
         Assert.Equal(4, result.GeneratedTokens.Length);

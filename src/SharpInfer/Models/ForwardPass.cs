@@ -1,0 +1,170 @@
+using SharpInfer.Kernels;
+using SharpInfer.KvCache;
+using SharpInfer.Models.Parts;
+using SharpInfer.Threading;
+
+namespace SharpInfer.Models;
+
+/// <summary>
+/// Runs any supported network over a micro-batch: embedding (scaled where the family says), then per block
+/// RMSNorm → attention part → residual → RMSNorm → feed-forward part → residual, then the final norm, the logits of
+/// the requested tokens and the final softcap where there is one. The parts do the family-specific work; this loop
+/// and its <see cref="PassState"/> are shared by all. Every buffer is sized once, so a pass allocates nothing.
+/// </summary>
+public sealed unsafe class ForwardPass : IDisposable
+{
+    private readonly Network _network;
+    private readonly PassState _s;
+    private readonly Stages _stages;
+    private readonly Kernels.RopeParameters[] _ropes;
+
+    /// <summary>
+    /// Allocates scratch for up to <paramref name="maxTokens"/> tokens and <paramref name="maxOutputs"/> logit rows,
+    /// with the RoPE of a context of <paramref name="contextSize"/> cells.
+    /// </summary>
+    public ForwardPass(Network network, int maxTokens, int maxOutputs, ComputePool pool, int contextSize)
+    {
+        _network = network;
+        _ropes = network.RopeSlots(contextSize);
+        _s = new PassState(network, maxTokens, maxOutputs, pool, _ropes.Length);
+        _stages = new Stages(this);
+    }
+
+    /// <summary>Largest micro-batch.</summary>
+    public int MaxTokens => _s.MaxTokens;
+
+    /// <summary>Most logit rows per pass.</summary>
+    public int MaxOutputs => _s.MaxOutputs;
+
+    /// <summary>Bytes of scratch held.</summary>
+    public long ScratchBytes => _s.ScratchBytes;
+
+    /// <summary>Names of the phases <see cref="PhaseTicks"/> accumulates, in order.</summary>
+    public static IReadOnlyList<string> PhaseNames => PassState.PhaseNames;
+
+    /// <summary>Stopwatch ticks spent in each phase since creation (or <see cref="ResetPhaseTicks"/>), summed over passes.</summary>
+    public ReadOnlySpan<long> PhaseTicks => _s.PhaseTicks;
+
+    /// <summary>Zeroes <see cref="PhaseTicks"/>.</summary>
+    public void ResetPhaseTicks() => Array.Clear(_s.PhaseTicks);
+
+    /// <summary>
+    /// Runs the pass. The batch's cells must already be reserved in <paramref name="cache"/> (so tokens of one
+    /// sequence in the same batch see each other causally). Logits of the requested tokens go to
+    /// <paramref name="logits"/>, one row of VocabSize per output.
+    /// </summary>
+    public void Run(in ForwardBatch batch, KvCacheSet cache, float* logits)
+    {
+        int n = batch.Tokens.Length;
+        if (n == 0) return;
+        if (n > MaxTokens) throw new ArgumentException($"micro-batch of {n} tokens exceeds the {MaxTokens} this pass was sized for");
+        if (batch.Outputs.Length > MaxOutputs) throw new ArgumentException($"{batch.Outputs.Length} logit rows exceed the {MaxOutputs} this pass was sized for");
+        var s = _s;
+        s.Cache = cache;
+        s.Placement = batch.Placement;
+        s.PlacementOffset = batch.PlacementOffset;
+        s.Tokens = n;
+        batch.Sequences.CopyTo(s.TokenSeq);
+        batch.Positions.CopyTo(s.TokenPos);
+        batch.Tokens.CopyTo(s.TokenIds);
+        s.StartClock();
+        PlanAttentionBlocks(n);
+        s.Parallel(_stages, Stages.Embed, n);
+        s.Phase(PassState.PhaseEmbed);
+
+        for (int l = 0; l < _network.Spec.LayerCount; l++)
+        {
+            s.Layer = l;
+            s.Parallel(_stages, Stages.AttentionNorm, n);
+            s.Phase(PassState.PhaseNorms);
+            _network.AttentionParts[l].Run(s);
+            AddResidual(n);
+            s.Parallel(_stages, Stages.FeedForwardNorm, n);
+            s.Phase(PassState.PhaseNorms);
+            _network.FeedForwardParts[l].Run(s);
+            AddResidual(n);
+        }
+
+        int outputs = batch.Outputs.Length;
+        if (outputs == 0) return;
+        batch.Outputs.CopyTo(s.OutputIndex);
+        s.Parallel(_stages, Stages.OutputNorm, outputs);
+        s.Phase(PassState.PhaseNorms);
+        s.MatMul.Multiply(s.Pool, _network.Output, s.OutHidden.Pointer, outputs, logits);
+        if (_network.Spec.FinalSoftcap > 0)
+        {
+            _finalLogits = logits;
+            s.Parallel(_stages, Stages.FinalSoftcap, outputs);
+        }
+        s.Phase(PassState.PhaseLogits);
+    }
+
+    private float* _finalLogits;
+
+    private void AddResidual(int n)
+    {
+        int d = _s.Embedding;
+        for (int i = 0; i < n; i++) Elementwise.Add(_s.X.Pointer + (long)i * d, _s.Tmp.Pointer + (long)i * d, d);
+        _s.Phase(PassState.PhaseResidual);
+    }
+
+    /// <summary>
+    /// Groups consecutive tokens of the same sequence into attention blocks of at most
+    /// <see cref="FlashAttention.MaxTokens"/>, so each block widens a cache tile once for all its tokens.
+    /// </summary>
+    private void PlanAttentionBlocks(int n)
+    {
+        var s = _s;
+        s.Blocks = 0;
+        for (int i = 0; i < n;)
+        {
+            int j = i + 1;
+            while (j < n && j - i < FlashAttention.MaxTokens && s.TokenSeq[j] == s.TokenSeq[i]) j++;
+            s.BlockFirst[s.Blocks] = i;
+            s.BlockCount[s.Blocks] = j - i;
+            s.Blocks++;
+            i = j;
+        }
+    }
+
+    /// <summary>The loop's own parallel work: embedding, the block input norms, the final norm and softcap.</summary>
+    private sealed class Stages(ForwardPass pass) : PassStage
+    {
+        public const int Embed = 0, AttentionNorm = 1, FeedForwardNorm = 2, OutputNorm = 3, FinalSoftcap = 4;
+
+        public override void Execute(PassState s, int op, int index, int thread)
+        {
+            var network = pass._network;
+            var spec = network.Spec;
+            int d = s.Embedding;
+            switch (op)
+            {
+                case Embed:
+                {
+                    int token = s.TokenIds[index];
+                    if ((uint)token >= (uint)spec.VocabSize) throw new ArgumentOutOfRangeException(nameof(index), $"token id {token} is outside the vocabulary of {spec.VocabSize}");
+                    float* x = s.X.Pointer + (long)index * d;
+                    network.TokenEmbedding.DequantizeRow(token, x);
+                    if (spec.EmbeddingScale != 1f) Elementwise.Scale(x, spec.EmbeddingScale, d);
+                    for (int r = 0; r < pass._ropes.Length; r++) Rope.BuildCache(pass._ropes[r], s.TokenPos[index], s.RopeCache(index, r));
+                    break;
+                }
+                case AttentionNorm:
+                    RmsNorm.Apply(s.X.Pointer + (long)index * d, (float*)network.AttentionNorms[s.Layer], s.Xn.Pointer + (long)index * d, d, spec.RmsEpsilon);
+                    break;
+                case FeedForwardNorm:
+                    RmsNorm.Apply(s.X.Pointer + (long)index * d, (float*)network.FeedForwardNorms[s.Layer], s.Xn.Pointer + (long)index * d, d, spec.RmsEpsilon);
+                    break;
+                case OutputNorm:
+                    RmsNorm.Apply(s.X.Pointer + (long)s.OutputIndex[index] * d, network.OutputNorm, s.OutHidden.Pointer + (long)index * d, d, spec.RmsEpsilon);
+                    break;
+                case FinalSoftcap:
+                    Softcap.Apply(pass._finalLogits + (long)index * spec.VocabSize, spec.VocabSize, spec.FinalSoftcap);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Frees the scratch.</summary>
+    public void Dispose() => _s.Dispose();
+}
