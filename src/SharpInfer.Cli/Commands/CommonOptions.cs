@@ -14,10 +14,11 @@ internal sealed class CommonOptions
     public Option<int> MicroBatch { get; } = new("--ubatch-size", "-ub") { Description = "tokens per forward pass", DefaultValueFactory = _ => 512 };
     public Option<string?> CacheTypeK { get; } = new("--cache-type-k", "-ctk") { Description = "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl" };
     public Option<string?> CacheTypeV { get; } = new("--cache-type-v", "-ctv") { Description = "V cache type (same choices)" };
+    public Option<bool> SwaFull { get; } = new("--swa-full") { Description = "keep sliding-window caches at full context size (default: recycle cells that left every window)" };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Threads, Context, MicroBatch, CacheTypeK, CacheTypeV }) command.Options.Add(o);
+        foreach (var o in new Option[] { Model, Threads, Context, MicroBatch, CacheTypeK, CacheTypeV, SwaFull }) command.Options.Add(o);
     }
 
     public static GgmlType ParseCacheType(string? name, GgmlType fallback, string option)
@@ -44,6 +45,7 @@ internal sealed class CommonOptions
             TypeV = ParseCacheType(parse.GetValue(CacheTypeV), defaultCacheType, "--cache-type-v"),
             MaxSequences = sequences,
             UnifiedKv = unified,
+            SwaFull = parse.GetValue(SwaFull),
         };
     }
 

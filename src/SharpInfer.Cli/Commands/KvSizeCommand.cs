@@ -19,8 +19,9 @@ internal static class KvSizeCommand
         var parallel = new Option<int>("--parallel", "-np") { Description = "sequences", DefaultValueFactory = _ => 1 };
         var unified = new Option<bool>("--kv-unified") { Description = "one pool for all sequences (default true)", DefaultValueFactory = _ => true };
         var ubatch = new Option<int>("--ubatch-size", "-ub") { Description = "micro-batch (sizes sliding-window caches)", DefaultValueFactory = _ => 512 };
+        var swaFull = new Option<bool>("--swa-full") { Description = "full-size sliding-window caches (default: window + micro-batch cells)" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, json };
+        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, swaFull, json };
         command.SetAction(parse =>
         {
             using var file = GgufFile.Open(parse.GetValue(model)!);
@@ -39,10 +40,17 @@ internal static class KvSizeCommand
                 TypeV = CommonOptions.ParseCacheType(parse.GetValue(typeV), GgmlType.F16, "--cache-type-v"),
                 MaxSequences = p,
                 Unified = parse.GetValue(unified),
+                RecycleWindowCells = !parse.GetValue(swaFull),
             };
             var layout = spec.KvLayout;
             var (k, v) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
             ctx = KvCacheGroup.AllocatedCells(options);
+            var groups = KvCacheSet.PlanGroups(options, layout, Math.Min(micro, ctx)).Select(g =>
+            {
+                var shapes = g.Members.Select(l => layout[l].Shape).ToArray();
+                var (gk, gv) = KvCacheGroup.ComputeBytes(g.Options, shapes);
+                return (g.Options, Layers: shapes.Length, Cells: KvCacheGroup.AllocatedCells(g.Options), K: gk, V: gv);
+            }).ToArray();
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -56,11 +64,28 @@ internal static class KvSizeCommand
                     ["k_bytes"] = k,
                     ["v_bytes"] = v,
                     ["total_bytes"] = k + v,
+                    ["groups"] = groups.Select(g => new Dictionary<string, object>
+                    {
+                        ["window"] = g.Options.SlidingWindow,
+                        ["cells"] = g.Cells,
+                        ["layers"] = g.Layers,
+                        ["k_bytes"] = g.K,
+                        ["v_bytes"] = g.V,
+                    }).ToArray(),
                 }));
             }
             else
             {
-                io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, spec.LayerCount, options));
+                if (groups.Length > 1 || groups[0].Options.SlidingWindow > 0)
+                {
+                    foreach (var g in groups)
+                    {
+                        string line = KvCacheGroup.FormatReport(g.K, g.V, g.Cells, g.Layers, g.Options);
+                        io.Out.WriteLine(g.Options.SlidingWindow > 0 ? line.Replace("kv cache:", $"kv cache (window {g.Options.SlidingWindow}):", StringComparison.Ordinal) : line);
+                    }
+                }
+                string total = KvCacheGroup.FormatReport(k, v, ctx, spec.LayerCount, options);
+                io.Out.WriteLine(groups.Length > 1 ? total.Replace("kv cache:", "kv cache total:", StringComparison.Ordinal) : total);
                 io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
             }
             return 0;

@@ -86,6 +86,10 @@ internal static class RunCommand
                 StopAtEndOfGeneration = !parse.GetValue(ignoreEos),
                 PromptCachePath = parse.GetValue(promptCache),
             };
+            if (options.ContextShift && !context.Kv.CanShift)
+            {
+                throw new ArgumentException($"--context-shift: the KV cache of this {model.Architecture} model cannot be shifted (its keys carry no rotation to redo)");
+            }
             if (sequences > 1)
             {
                 if (options.ContextShift) throw new ArgumentException("--context-shift works with one sequence only");

@@ -27,6 +27,13 @@ public sealed record ContextOptions
     /// <summary>One KV pool shared by all sequences (default) or one pool each.</summary>
     public bool UnifiedKv { get; init; } = true;
 
+    /// <summary>
+    /// Keep sliding-window caches at full context size instead of recycling cells that left every window (llama.cpp's
+    /// <c>--swa-full</c>): more memory, but a sequence can be cut back anywhere (prompt-cache reuse, edits) and
+    /// continued without evaluating it again.
+    /// </summary>
+    public bool SwaFull { get; init; }
+
     /// <summary>Resolved thread count.</summary>
     public int ResolvedThreads => Threads > 0 ? Threads : CpuTopology.PhysicalCores;
 }

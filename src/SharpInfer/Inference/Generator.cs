@@ -99,6 +99,7 @@ public sealed class Generator(InferenceContext context)
                     reason = StopReason.ContextFull;
                     break;
                 }
+                if (!kv.CanShift) throw new InvalidOperationException($"context shift: the cache of this {Context.Model.Architecture} model cannot be shifted");
                 int discard = (int)((past - keep) * options.DiscardFraction);
                 if (discard <= 0)
                 {
@@ -147,6 +148,14 @@ public sealed class Generator(InferenceContext context)
             while (common < restored.Tokens.Length && common < prompt.Length && restored.Tokens[common] == prompt[common]) common++;
             int reuse = Math.Min(common, prompt.Length - 1);
             Context.Kv.SeqRemove(seq, reuse, -1);
+            if (!Context.Kv.WindowIsWhole(seq, reuse))
+            {
+                // A sliding-window cache had recycled positions the first new token must see: nothing of the cached
+                // prefix can be continued from, so the prompt is evaluated again from its start.
+                Context.Kv.SeqRemove(seq, -1, -1);
+                Warning?.Invoke($"prompt cache {path}: the sliding-window cache no longer holds what position {reuse} must see; evaluating the whole prompt again (--swa-full keeps full window caches)");
+                return 0;
+            }
             return reuse;
         }
         catch (Exception e) when (e is KvStateException or IOException or UnauthorizedAccessException)

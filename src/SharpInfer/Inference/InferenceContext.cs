@@ -39,6 +39,7 @@ public sealed unsafe class InferenceContext : IDisposable
                 TypeV = options.TypeV,
                 MaxSequences = options.MaxSequences,
                 Unified = options.UnifiedKv,
+                RecycleWindowCells = !options.SwaFull,
             }, model.Network.KvLayout(ctx), ubatch);
             _pass = new ForwardPass(model.Network, ubatch, ubatch, Pool, ctx);
             _placement = new KvPlacement(Kv.Groups.Count, ctx);
@@ -84,7 +85,12 @@ public sealed unsafe class InferenceContext : IDisposable
     public void SaveState(Stream output, int seq = -1, ReadOnlySpan<int> tokens = default) => KvState.Save(Kv, output, StateIdentity, seq, tokens);
 
     /// <summary>Restores a saved state; see <see cref="KvState.Restore"/>. The cache is unchanged when this throws.</summary>
-    public KvState.RestoreResult LoadState(Stream input, int seq = -1) => KvState.Restore(Kv, input, StateIdentity, seq);
+    public KvState.RestoreResult LoadState(Stream input, int seq = -1)
+    {
+        var result = KvState.Restore(Kv, input, StateIdentity, seq);
+        Kv.MarkRecycledAfterRestore();
+        return result;
+    }
 
     /// <summary>Vocabulary size (length of a logits row).</summary>
     public int VocabSize => Model.Spec.VocabSize;
@@ -93,9 +99,11 @@ public sealed unsafe class InferenceContext : IDisposable
     public long ScratchBytes => _pass.ScratchBytes + _logits.ByteSize;
 
     /// <summary>
-    /// Evaluates a batch. All tokens get KV cells first (atomically: when the cache cannot take them all,
-    /// <see cref="KvCacheFullException"/> is thrown and nothing changes); then the batch runs in micro-batches.
-    /// Logits of the tokens that asked for them are available through <see cref="GetLogits"/> until the next call.
+    /// Evaluates a batch. It is checked first that every micro-batch will find cells (atomically: when the cache cannot
+    /// take them, <see cref="KvCacheFullException"/> is thrown and nothing changes); then each micro-batch claims its
+    /// cells and runs, so sliding-window caches recycle what earlier micro-batches pushed out of every window (a prompt
+    /// of any length fits a window cache of window + micro-batch cells). Logits of the tokens that asked for them are
+    /// available through <see cref="GetLogits"/> until the next call.
     /// </summary>
     public void Decode(Batch batch)
     {
@@ -106,15 +114,17 @@ public sealed unsafe class InferenceContext : IDisposable
         if (Kv.HasPendingShift) Kv.ApplyKShift(Pool);
 
         var view = new UBatchView(batch.Positions, batch.SeqStart, batch.SeqCount, batch.SeqIds);
-        Kv.Reserve(view, _placement);
+        int ubatch = _pass.MaxTokens;
+        // One micro-batch reserves atomically by itself; several are dry-run first so none can fail half-way.
+        if (n > ubatch) Kv.CheckFits(view, ubatch);
 
         EnsureOutputs(batch.OutputCount, n);
         int vocab = VocabSize;
         int outputRow = 0;
-        int ubatch = _pass.MaxTokens;
         for (int start = 0; start < n; start += ubatch)
         {
             int count = Math.Min(ubatch, n - start);
+            Kv.Reserve(view.Slice(start, count), _placement, start);
             int outs = 0;
             for (int i = 0; i < count; i++)
             {
@@ -189,10 +199,16 @@ public sealed unsafe class InferenceContext : IDisposable
             foreach (int seq in batch.SequencesAt(i))
             {
                 if ((uint)seq >= (uint)Options.MaxSequences) throw new ArgumentException($"sequence id {seq} at batch index {i} is outside 0..{Options.MaxSequences - 1}");
-                int floor = last[seq] != int.MinValue ? last[seq] : Kv.SeqPosMax(seq);
+                bool first = last[seq] == int.MinValue;
+                int floor = first ? Kv.SeqPosMax(seq) : last[seq];
                 if (positions[i] <= floor)
                 {
                     throw new ArgumentException($"position {positions[i]} of sequence {seq} at batch index {i} does not follow its last position {floor}; positions of a sequence must increase (remove cached positions first)");
+                }
+                // Later tokens of the sequence see windows that start higher: the first one decides.
+                if (first && !Kv.WindowIsWhole(seq, positions[i]))
+                {
+                    throw new KvWindowRecycledException(seq, positions[i], Kv.ResumePosition(seq));
                 }
                 last[seq] = positions[i];
             }

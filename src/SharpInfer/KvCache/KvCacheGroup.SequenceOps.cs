@@ -31,6 +31,7 @@ public sealed partial class KvCacheGroup
         (p0, p1) = Range(p0, p1);
         if (seq < 0)
         {
+            foreach (var r in _recycled) r?.Remove(p0, p1);
             foreach (var stream in _streams)
             {
                 var cells = stream.Cells;
@@ -47,6 +48,7 @@ public sealed partial class KvCacheGroup
             return true;
         }
         var pool = StreamOf(seq).Cells;
+        _recycled[seq]?.Remove(p0, p1);
         foreach (int c in Snapshot(pool, seq, p0, p1))
         {
             pool.RemoveSequence(c, seq);
@@ -67,12 +69,13 @@ public sealed partial class KvCacheGroup
         var from = StreamOf(src);
         var to = StreamOf(dst);
         var cells = Snapshot(from.Cells, src, p0, p1);
+        if (!ReferenceEquals(from, to)) CheckCopy(src, dst, p0, p1);
+        if (_recycled[src] is { IsEmpty: false } recycled) (_recycled[dst] ??= new PositionSet()).UnionWith(recycled, p0, p1);
         if (ReferenceEquals(from, to))
         {
             foreach (int c in cells) from.Cells.AddSequence(c, dst);
             return;
         }
-        CheckCopy(src, dst, p0, p1);
         foreach (int c in cells)
         {
             int target = FindFree(to.Cells);
@@ -98,6 +101,7 @@ public sealed partial class KvCacheGroup
     public void SeqKeep(int seq)
     {
         CheckSeq(seq);
+        for (int other = 0; other < _recycled.Length; other++) if (other != seq) _recycled[other]?.Clear();
         foreach (var stream in _streams)
         {
             var cells = stream.Cells;
@@ -157,6 +161,7 @@ public sealed partial class KvCacheGroup
     private void Reposition(int seq, int p0, int p1, Func<int, int> map)
     {
         CheckReposition(seq, p0, p1, map);
+        _recycled[seq]?.Map(p0, p1, map);
         var stream = StreamOf(seq);
         var pool = stream.Cells;
         var cells = Snapshot(pool, seq, p0, p1).ToArray();

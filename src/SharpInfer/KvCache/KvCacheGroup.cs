@@ -27,6 +27,10 @@ public readonly ref struct UBatchView
     public int Count => Positions.Length;
     /// <summary>The first (primary) sequence of token <paramref name="i"/>.</summary>
     public int PrimarySeq(int i) => SeqIds[SeqStart[i]];
+
+    /// <summary>Tokens [start, start + count) as a view of their own (sequence ids stay shared).</summary>
+    public UBatchView Slice(int start, int count) =>
+        new(Positions.Slice(start, count), SeqStart.Slice(start, count), SeqCount.Slice(start, count), SeqIds);
 }
 
 /// <summary>
@@ -230,7 +234,13 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
     /// <summary>Applies a successful <see cref="Plan"/>: prunes out-of-window cells, then occupies the chosen ones.</summary>
     internal void Commit(UBatchView batch, ReadOnlySpan<int> streams, ReadOnlySpan<int> cells)
     {
-        foreach (var (stream, cell, seq) in _prunes) _streams[stream].Cells.RemoveSequence(cell, seq);
+        foreach (var (stream, cell, seq) in _prunes)
+        {
+            var pool = _streams[stream].Cells;
+            int pos = pool.Position(cell);
+            (_recycled[seq] ??= new PositionSet()).Add(pos, pos + 1);
+            pool.RemoveSequence(cell, seq);
+        }
         _prunes.Clear();
         for (int i = 0; i < batch.Count; i++)
         {
@@ -249,7 +259,7 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
     {
         _prunes.Clear();
         _pruneCounts.Clear();
-        if (Options.SlidingWindow <= 0) return;
+        if (Options.SlidingWindow <= 0 || !Options.RecycleWindowCells) return;
         Span<int> first = stackalloc int[KvCells.MaxSequences];
         first.Fill(int.MaxValue);
         for (int i = 0; i < batch.Count; i++)
@@ -342,6 +352,54 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
     public void Clear()
     {
         foreach (var s in _streams) s.Cells.Clear();
+        foreach (var r in _recycled) r?.Clear();
+    }
+
+    // --- recycled window positions: what a sequence logically holds that this window group no longer stores. ---
+
+    private readonly PositionSet?[] _recycled = new PositionSet?[KvCells.MaxSequences];
+
+    /// <summary>Positions of <paramref name="seq"/> this group recycled (out of every window when they were dropped).</summary>
+    public PositionSet? RecycledPositions(int seq) => _recycled[seq];
+
+    /// <summary>
+    /// Whether a token of <paramref name="seq"/> at <paramref name="pos"/> would see its whole window: false when a
+    /// position it should attend to was recycled (the sequence was cut back below where its window had moved).
+    /// </summary>
+    public bool WindowIsWhole(int seq, int pos) =>
+        _recycled[seq] is not { IsEmpty: false } r || !r.Intersects(LowestVisible(pos), pos);
+
+    /// <summary>The smallest position at which <paramref name="seq"/> can continue with a whole window (0 when nothing was recycled).</summary>
+    public int ResumePosition(int seq)
+    {
+        if (_recycled[seq] is not { IsEmpty: false } r) return 0;
+        int w = Options.SlidingWindow;
+        return Options.WindowType == SlidingWindowType.Chunked ? (r.End + w - 1) / w * w : r.End + w - 1;
+    }
+
+    /// <summary>Marks [from, to) of <paramref name="seq"/> as recycled (after restoring a state that lacks those positions).</summary>
+    internal void MarkRecycled(int seq, int from, int to) => (_recycled[seq] ??= new PositionSet()).Add(from, to);
+
+    // --- metadata snapshots for dry runs ---
+
+    private KvCells[]? _saved;
+    private PositionSet?[]? _savedRecycled;
+
+    /// <summary>Saves every pool's metadata and the recycled positions (rows are not touched by planning).</summary>
+    internal void SaveMetadata()
+    {
+        _saved ??= _streams.Select(s => new KvCells(s.Cells.Size)).ToArray();
+        for (int i = 0; i < _streams.Length; i++) _streams[i].Cells.CopyTo(_saved[i]);
+        _savedRecycled = _recycled.Select(r => r?.Clone()).ToArray();
+    }
+
+    /// <summary>Puts back what <see cref="SaveMetadata"/> saved.</summary>
+    internal void RestoreMetadata()
+    {
+        if (_saved is null || _savedRecycled is null) throw new InvalidOperationException("no metadata was saved");
+        for (int i = 0; i < _streams.Length; i++) _saved[i].CopyTo(_streams[i].Cells);
+        Array.Copy(_savedRecycled, _recycled, _recycled.Length);
+        _savedRecycled = null;
     }
 
     /// <summary>Frees the storage.</summary>

@@ -26,6 +26,13 @@ public sealed record KvCacheOptions
     /// <summary>How the window is measured (ignored when <see cref="SlidingWindow"/> is 0).</summary>
     public SlidingWindowType WindowType { get; init; } = SlidingWindowType.Standard;
 
+    /// <summary>
+    /// Whether a sliding-window cache recycles cells no token can see any more (true: window + micro-batch cells per
+    /// pool) or keeps every position like a full-attention cache (false: llama.cpp's <c>--swa-full</c>), which lets
+    /// a sequence be cut back anywhere and continued without recomputation.
+    /// </summary>
+    public bool RecycleWindowCells { get; init; } = true;
+
     /// <summary>Types a cache can store keys and values in.</summary>
     public static IReadOnlyList<GgmlType> SupportedTypes { get; } =
         [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL];
@@ -67,4 +74,31 @@ public sealed class KvCacheFullException : Exception
 
     /// <summary>Cells in the pool.</summary>
     public int Size { get; }
+}
+
+/// <summary>
+/// A sequence was cut back (positions removed) below where a sliding-window cache had already recycled its cells, so
+/// the next token would attend to a truncated window. Nothing was changed: recompute the sequence from its start,
+/// continue at <see cref="ResumePosition"/> or later, or keep full-size window caches (<c>--swa-full</c>).
+/// </summary>
+public sealed class KvWindowRecycledException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public KvWindowRecycledException(int seq, int position, int resumePosition)
+        : base($"sequence {seq} cannot continue at position {position}: its sliding-window cache recycled positions that token must see " +
+               $"(continue at {resumePosition} or later, recompute the sequence from its start, or keep full window caches with --swa-full)")
+    {
+        Sequence = seq;
+        Position = position;
+        ResumePosition = resumePosition;
+    }
+
+    /// <summary>The sequence.</summary>
+    public int Sequence { get; }
+
+    /// <summary>The position that was asked for.</summary>
+    public int Position { get; }
+
+    /// <summary>The smallest position the sequence can continue at.</summary>
+    public int ResumePosition { get; }
 }

@@ -119,6 +119,7 @@ public sealed class KvCacheSet : IDisposable
     public static KvCacheOptions GroupOptions(KvCacheOptions options, int window, SlidingWindowType type, int microBatch)
     {
         if (window <= 0) return options with { SlidingWindow = 0 };
+        if (!options.RecycleWindowCells) return options with { SlidingWindow = window, WindowType = type };
         int pools = options.Unified ? 1 : options.MaxSequences;
         int perPool = options.Cells / pools;
         int seqsPerPool = options.Unified ? options.MaxSequences : 1;
@@ -167,12 +168,103 @@ public sealed class KvCacheSet : IDisposable
     public string Describe() => string.Join(Environment.NewLine, _groups.Select(g =>
         g.Options.SlidingWindow > 0 ? g.Describe().Replace("kv cache:", $"kv cache (window {g.Options.SlidingWindow}):", StringComparison.Ordinal) : g.Describe()));
 
-    /// <summary>Claims cells for a batch in every group, all or nothing.</summary>
-    public void Reserve(UBatchView batch, KvPlacement placement)
+    /// <summary>
+    /// Claims cells for a micro-batch in every group, all or nothing; each token's pool and cell go to
+    /// <paramref name="placement"/> from index <paramref name="offset"/> on.
+    /// </summary>
+    public void Reserve(UBatchView batch, KvPlacement placement, int offset = 0)
     {
-        if (batch.Count > placement.Capacity) throw new ArgumentException($"a placement for {placement.Capacity} tokens cannot hold {batch.Count}");
-        for (int g = 0; g < _groups.Length; g++) _groups[g].Plan(batch, placement.Streams[g], placement.Cells[g]);
-        for (int g = 0; g < _groups.Length; g++) _groups[g].Commit(batch, placement.Streams[g], placement.Cells[g]);
+        if (offset < 0 || offset + batch.Count > placement.Capacity) throw new ArgumentException($"a placement for {placement.Capacity} tokens cannot hold {batch.Count} from index {offset}");
+        for (int g = 0; g < _groups.Length; g++) _groups[g].Plan(batch, placement.Streams[g].AsSpan(offset, batch.Count), placement.Cells[g].AsSpan(offset, batch.Count));
+        for (int g = 0; g < _groups.Length; g++) _groups[g].Commit(batch, placement.Streams[g].AsSpan(offset, batch.Count), placement.Cells[g].AsSpan(offset, batch.Count));
+    }
+
+    private int[] _dryStreams = [], _dryCells = [];
+
+    /// <summary>
+    /// Checks, changing nothing, that a batch split into micro-batches of <paramref name="microBatch"/> tokens can be
+    /// placed one micro-batch after another: full-attention groups need a cell for every token, window groups are
+    /// planned micro-batch by micro-batch on a copy of their metadata (each frees what the previous ones pushed out of
+    /// every window, as the real run will). Throws <see cref="KvCacheFullException"/> when some group cannot.
+    /// </summary>
+    public void CheckFits(UBatchView batch, int microBatch)
+    {
+        int n = batch.Count;
+        if (_dryStreams.Length < n)
+        {
+            _dryStreams = new int[n];
+            _dryCells = new int[n];
+        }
+        foreach (var group in _groups)
+        {
+            if (group.Options.SlidingWindow <= 0 || !group.Options.RecycleWindowCells)
+            {
+                group.Plan(batch, _dryStreams.AsSpan(0, n), _dryCells.AsSpan(0, n));
+                continue;
+            }
+            group.SaveMetadata();
+            try
+            {
+                for (int start = 0; start < n; start += microBatch)
+                {
+                    int count = Math.Min(microBatch, n - start);
+                    var slice = batch.Slice(start, count);
+                    group.Plan(slice, _dryStreams.AsSpan(0, count), _dryCells.AsSpan(0, count));
+                    group.Commit(slice, _dryStreams.AsSpan(0, count), _dryCells.AsSpan(0, count));
+                }
+            }
+            finally
+            {
+                group.RestoreMetadata();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a token of <paramref name="seq"/> at <paramref name="pos"/> sees its whole window in every window
+    /// group: false after the sequence was cut back below where a window had already recycled its cells.
+    /// </summary>
+    public bool WindowIsWhole(int seq, int pos)
+    {
+        foreach (var g in _groups)
+        {
+            if (!g.WindowIsWhole(seq, pos)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The smallest position at which <paramref name="seq"/> can continue with whole windows (0 when none was cut).</summary>
+    public int ResumePosition(int seq) => _groups.Max(g => g.ResumePosition(seq));
+
+    /// <summary>
+    /// After restoring a state: a window group that holds less of a sequence's beginning than the others (it had
+    /// recycled those cells when the state was saved) marks the missing positions as recycled, so cutting the
+    /// sequence back below them is refused instead of silently attending to a truncated window.
+    /// </summary>
+    public void MarkRecycledAfterRestore()
+    {
+        if (_groups.All(g => g.Options.SlidingWindow <= 0 || !g.Options.RecycleWindowCells)) return;
+        bool allWindowed = _groups.All(g => g.Options.SlidingWindow > 0);
+        for (int seq = 0; seq < Options.MaxSequences; seq++)
+        {
+            int first = int.MaxValue, last = -1;
+            foreach (var g in _groups)
+            {
+                int lo = g.SeqPosMin(seq), hi = g.SeqPosMax(seq);
+                if (lo >= 0) first = Math.Min(first, lo);
+                last = Math.Max(last, hi);
+            }
+            if (last < 0) continue;
+            // With no full-attention group the history before the oldest restored position is unknown: assume it existed.
+            if (allWindowed) first = 0;
+            foreach (var g in _groups)
+            {
+                if (g.Options.SlidingWindow <= 0 || !g.Options.RecycleWindowCells) continue;
+                int lo = g.SeqPosMin(seq);
+                if (lo < 0) g.MarkRecycled(seq, first, last + 1);
+                else if (lo > first) g.MarkRecycled(seq, first, lo);
+            }
+        }
     }
 
     /// <summary>Re-rotates shifted keys in every group, each layer with its own RoPE.</summary>

@@ -208,6 +208,31 @@ public sealed class KvCells
         _hasShift = false;
     }
 
+    /// <summary>
+    /// Copies every piece of this pool's metadata (positions, shifts, sequence sets, per-sequence lists, head) into
+    /// <paramref name="target"/>, a pool of the same size: a dry run plans on a copy and restores it afterwards.
+    /// Reuses the target's arrays, so repeated copies allocate nothing once they have grown.
+    /// </summary>
+    internal void CopyTo(KvCells target)
+    {
+        if (target.Size != Size) throw new ArgumentException($"a pool of {target.Size} cells cannot take the metadata of {Size}");
+        Array.Copy(_pos, target._pos, Size);
+        Array.Copy(_shift, target._shift, Size);
+        Array.Copy(_seqs, target._seqs, _seqs.Length);
+        for (int s = 0; s < MaxSequences; s++)
+        {
+            if (_bySequence[s] is not { Count: > 0 } source)
+            {
+                target._bySequence[s]?.Clear();
+                continue;
+            }
+            (target._bySequence[s] ??= new SequenceCells()).CopyFrom(source);
+        }
+        target._used = _used;
+        target.Head = Head;
+        target._hasShift = _hasShift;
+    }
+
     /// <summary>Raw sequence bitset words of a cell (4 × 64 bits), for state files.</summary>
     internal ReadOnlySpan<ulong> SequenceBits(int cell) => _seqs.AsSpan(cell * Words, Words);
 
@@ -253,6 +278,18 @@ public sealed class KvCells
         }
 
         public void Clear() => Count = 0;
+
+        public void CopyFrom(SequenceCells other)
+        {
+            if (Cells.Length < other.Count)
+            {
+                Cells = new int[other.Cells.Length];
+                Positions = new int[other.Cells.Length];
+            }
+            Array.Copy(other.Cells, Cells, other.Count);
+            Array.Copy(other.Positions, Positions, other.Count);
+            Count = other.Count;
+        }
 
         private int LowerBound(int pos, int cell)
         {

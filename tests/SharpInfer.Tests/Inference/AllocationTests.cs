@@ -21,6 +21,10 @@ public class AllocationTests
     [InlineData("models/stories260K.gguf", 4, 0.8f)]
     [InlineData("models/synthetic/synth-llama-Q4_0.gguf", 4, 0.8f)]
     [InlineData("models/synthetic/synth-llama-Q4_K_S.gguf", 8, 0.8f)]
+    [InlineData("models/synthetic-arch/synth-gemma2-Q8_0.gguf", 2, 0.8f)]
+    [InlineData("models/synthetic-arch/synth-gemma3-F32.gguf", 1, 0f)]
+    [InlineData("models/synthetic-arch/synth-phi3-Q8_0.gguf", 2, 0f)]
+    [InlineData("models/synthetic-arch/synth-qwen3-Q8_0.gguf", 1, 0f)]
     public void DecodeAndSampleAllocateNothingPerToken(string file, int sequences, float temperature)
     {
         using var model = Model.Load(SharedData.File(file));
