@@ -94,16 +94,16 @@ internal sealed partial class CodepointRegex
             output.Add((found, foundEnd - found));
             pos = foundEnd;
             if (foundEnd > found) continue;
-            // An empty match: std::regex_iterator first retries here for a non-empty match, then moves on.
-            while (pos < end)
+            // An empty match: std::regex_iterator first retries here for a non-empty match, else moves on one.
+            if (pos == end) return;
+            int nonEmpty = run.MatchAt(pos, requireNonEmpty: true);
+            if (nonEmpty < 0)
             {
-                int e = run.MatchAt(pos, requireNonEmpty: true);
-                if (e < 0) break;
-                output.Add((pos, e - pos));
-                pos = e;
+                pos++;
+                continue;
             }
-            if (pos >= end) return;
-            pos++;
+            output.Add((pos, nonEmpty - pos));
+            pos = nonEmpty;
         }
     }
 
