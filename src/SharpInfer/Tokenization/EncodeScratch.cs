@@ -19,21 +19,55 @@ internal sealed class BigramOrder : IComparer<(int Rank, int Left)>, IComparer<(
 }
 
 /// <summary>
-/// The buffers one tokenization call reuses from word to word: code points and pieces, the byte-level word,
-/// merge symbols, the merge queue and the rank key. Not thread-safe; one per call.
+/// The buffers a tokenization call reuses from word to word: code points and pieces, the byte-level word, merge
+/// symbols, the merge queues, the rank key, and the special-token fragments. Each thread keeps one between calls
+/// (<see cref="Rent"/> / <see cref="Return"/>), so a call allocates little beyond its result; one grown by a huge
+/// text is dropped rather than kept.
 /// </summary>
 internal sealed class EncodeScratch
 {
+    /// <summary>Largest text (in UTF-16 units) whose buffers a thread keeps for its next call.</summary>
+    private const int MaxKeptLength = 1 << 16;
+
+    [ThreadStatic] private static EncodeScratch? t_cached;
+
     private char[] _word = new char[64];
     private char[] _key = new char[64];
     private Symbol[] _symbols = new Symbol[64];
     private byte[] _utf8 = new byte[64];
+    private char[] _escaped = new char[64];
+    private int _largest;
 
     public readonly PreTokenizerScratch PreTokenizer = new();
     public readonly PriorityQueue<Bigram, (int, int)> BpeQueue = new(BigramOrder.Instance);
     public readonly PriorityQueue<Bigram, (float, int)> SpmQueue = new(BigramOrder.Instance);
 
-    private char[] _escaped = new char[64];
+    /// <summary>The ids of the call.</summary>
+    public readonly List<int> Output = new();
+
+    /// <summary>Fragments of the text around special tokens.</summary>
+    public readonly List<Fragment> Fragments = new();
+
+    /// <summary>Fragments replacing one being cut.</summary>
+    public readonly List<Fragment> Replacement = new();
+
+    /// <summary>The UTF-16 units present in the text, one bit each.</summary>
+    public readonly ulong[] PresentChars = new ulong[1024];
+
+    /// <summary>This thread's scratch (taken, so a nested call gets its own).</summary>
+    public static EncodeScratch Rent(int textLength)
+    {
+        var scratch = t_cached ?? new EncodeScratch();
+        t_cached = null;
+        scratch._largest = Math.Max(scratch._largest, textLength);
+        return scratch;
+    }
+
+    /// <summary>Gives the scratch back to this thread unless a huge text grew it.</summary>
+    public static void Return(EncodeScratch scratch)
+    {
+        if (scratch._largest <= MaxKeptLength) t_cached = scratch;
+    }
 
     /// <summary>Text with spaces as ▁ (SentencePiece's escape), with one in front when <paramref name="prefixSpace"/> is set.</summary>
     public ReadOnlySpan<char> Escaped(ReadOnlySpan<char> raw, bool prefixSpace)

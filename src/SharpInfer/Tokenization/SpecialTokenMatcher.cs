@@ -33,21 +33,24 @@ internal sealed class SpecialTokenMatcher
             .ToArray();
     }
 
-    /// <summary>Splits <paramref name="text"/> into fragments, in order; none is empty.</summary>
-    public List<Fragment> Partition(string text, bool parseSpecial)
+    /// <summary>Splits <paramref name="text"/> into fragments, in order, none empty (the list is the scratch's).</summary>
+    public List<Fragment> Partition(string text, bool parseSpecial, EncodeScratch scratch)
     {
-        var fragments = new List<Fragment>();
+        var fragments = scratch.Fragments;
+        fragments.Clear();
         if (text.Length == 0) return fragments;
         fragments.Add(new Fragment(-1, 0, text.Length));
         // Most prompts hold none of the characters special tokens start with: skip those tokens without a search.
-        var firstChars = new CharSet(text);
-        var replacement = new List<Fragment>();
+        var present = scratch.PresentChars;
+        Array.Clear(present);
+        foreach (char c in text) present[c >> 6] |= 1UL << (c & 63);
+        var replacement = scratch.Replacement;
         foreach (int id in _candidates)
         {
             var attributes = _vocabulary.Attributes[id];
             if (!parseSpecial && (attributes & (TokenAttributes.Control | TokenAttributes.Unknown)) != 0) continue;
             string token = _vocabulary.Texts[id];
-            if (!firstChars.Contains(token[0])) continue;
+            if ((present[token[0] >> 6] & (1UL << (token[0] & 63))) == 0) continue;
             for (int i = 0; i < fragments.Count; i++)
             {
                 var f = fragments[i];
@@ -89,18 +92,4 @@ internal sealed class SpecialTokenMatcher
 
     /// <summary>C's isspace in the "C" locale, which llama.cpp applies byte by byte.</summary>
     private static bool IsAsciiSpace(char c) => c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r';
-
-    /// <summary>The UTF-16 units present in a text, as a 65536-bit set.</summary>
-    private readonly struct CharSet
-    {
-        private readonly ulong[] _bits;
-
-        public CharSet(string text)
-        {
-            _bits = new ulong[1024];
-            foreach (char c in text) _bits[c >> 6] |= 1UL << (c & 63);
-        }
-
-        public bool Contains(char c) => (_bits[c >> 6] & (1UL << (c & 63))) != 0;
-    }
 }

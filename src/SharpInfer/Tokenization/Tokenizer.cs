@@ -54,13 +54,14 @@ public sealed class Tokenizer
     /// </summary>
     public int[] Tokenize(string text, bool addSpecial = true, bool parseSpecial = false)
     {
-        var output = new List<int>(text.Length / 3 + 4);
         var v = Vocabulary;
-        var scratch = new EncodeScratch();
+        var scratch = EncodeScratch.Rent(text.Length);
+        var output = scratch.Output;
+        output.Clear();
         if (addSpecial && v.AddBos) output.Add(v.Bos);
         // SentencePiece puts a space in front of the text, and again after every special token.
         bool previousWasSpecial = true;
-        foreach (var f in _specialTokens.Partition(text, parseSpecial))
+        foreach (var f in _specialTokens.Partition(text, parseSpecial, scratch))
         {
             if (f.Token >= 0)
             {
@@ -74,7 +75,9 @@ public sealed class Tokenizer
             previousWasSpecial = false;
         }
         if (addSpecial && v.AddEos) output.Add(v.Eos);
-        return output.ToArray();
+        int[] ids = output.ToArray();
+        EncodeScratch.Return(scratch);
+        return ids;
     }
 
     /// <summary>
