@@ -23,6 +23,7 @@ internal sealed partial class CodepointRegex
     private readonly Instruction[] _program;
     private readonly CodepointClass[] _classes;
     private readonly CodepointClass? _first;
+    private readonly CodepointClass? _leadingRun;
 
     public CodepointRegex(string pattern)
     {
@@ -36,6 +37,10 @@ internal sealed partial class CodepointRegex
         _classes = compiler.Classes.ToArray();
         var (first, nullable) = FirstSet(root);
         _first = nullable ? null : first;
+        // A pattern that opens with an unbounded run of one class (\s+$): when it fails at the start of a run,
+        // it fails inside that run too (the same continuation sees a subset of the run's ends), so the search can
+        // skip the run instead of retrying at each of its code points, which would take quadratic time.
+        if (_program[0] is { Op: Op.SetRepeat, B: >= 1, C: int.MaxValue } lead) _leadingRun = _classes[lead.A];
     }
 
     public string Pattern { get; }
@@ -89,6 +94,10 @@ internal sealed partial class CodepointRegex
                 if (_first is not null && (s == end || !_first.Contains(input[s]))) continue;
                 int e = run.MatchAt(s, requireNonEmpty: false);
                 if (e >= 0) { found = s; foundEnd = e; break; }
+                if (_leadingRun is not null)
+                {
+                    while (s + 1 < end && _leadingRun.Contains(input[s + 1])) s++;
+                }
             }
             if (found < 0) return;
             output.Add((found, foundEnd - found));

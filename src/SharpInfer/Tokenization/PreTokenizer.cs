@@ -14,24 +14,18 @@ internal sealed class PreTokenizer
     /// <summary>One pattern: a hand-written splitter, or the regex engine.</summary>
     private readonly record struct Step(Splitter? Split, CodepointRegex? Regex);
 
-    public PreTokenizer(PreTokenizerFamily family)
-    {
-        Family = family;
-        _steps = family.Patterns.Select(CreateStep).ToArray();
-    }
+    public PreTokenizer(PreTokenizerFamily family) => _steps = family.Patterns.Select(CreateStep).ToArray();
 
     private static Step CreateStep(string pattern) => pattern switch
     {
         PreTokenizerPatterns.Gpt2 => new Step(PreTokenizerSplitters.SplitGpt2, null),
-        PreTokenizerPatterns.Llama3 or PreTokenizerPatterns.Llama3Original => new Step(PreTokenizerSplitters.SplitLlama3, null),
+        PreTokenizerPatterns.Llama3 => new Step(PreTokenizerSplitters.SplitLlama3, null),
         PreTokenizerPatterns.Qwen2 => new Step(PreTokenizerSplitters.SplitQwen2, null),
         PreTokenizerPatterns.KimiK2 => new Step(PreTokenizerSplitters.SplitKimiK2, null),
+        PreTokenizerPatterns.RightAlignedThrees => new Step(PreTokenizerSplitters.SplitRightAlignedThrees, null),
         PreTokenizerPatterns.AfmoeDigits => new Step(PreTokenizerSplitters.SplitAfmoeDigits, null),
         _ => new Step(null, new CodepointRegex(pattern)),
     };
-
-    /// <summary>The family in use.</summary>
-    public PreTokenizerFamily Family { get; }
 
     /// <summary>
     /// Splits the code points in <c>scratch.CodePoints[0..count)</c> into words; the result is in

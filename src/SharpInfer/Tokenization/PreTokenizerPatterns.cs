@@ -18,9 +18,6 @@ internal static class PreTokenizerPatterns
     /// <summary>Llama 3 with the case-insensitive contractions spelled out (the form llama.cpp uses).</summary>
     public const string Llama3 = Contractions + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" + Whitespace;
 
-    /// <summary>The original Llama 3 spelling with a case-insensitive group; same splitter.</summary>
-    public const string Llama3Original = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" + Whitespace;
-
     /// <summary>Qwen2: Llama 3 with single digits.</summary>
     public const string Qwen2 = Contractions + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|" + Whitespace;
 

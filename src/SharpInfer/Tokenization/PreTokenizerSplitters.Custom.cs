@@ -56,4 +56,27 @@ internal static partial class PreTokenizerSplitters
         }
         c.Emit(end);
     }
+
+    /// <summary>
+    /// SuperBPE's second step, (?=(\d{3})+(?!\d)): an empty match wherever the ASCII digits from there to the end
+    /// of their run are a positive multiple of three, so each run is cut into threes from the right. Run through
+    /// the regex engine the lookahead rescans the run at every position (quadratic); here it is one pass.
+    /// </summary>
+    public static void SplitRightAlignedThrees(int[] cps, int start, int end, List<(int, int)> output)
+    {
+        var c = new Cursor { Cps = cps, Start = start, End = end, PrevEnd = start, Output = output };
+        for (int pos = start; pos < end;)
+        {
+            if (cps[pos] is < '0' or > '9')
+            {
+                pos++;
+                continue;
+            }
+            int runEnd = pos;
+            while (runEnd < end && cps[runEnd] is >= '0' and <= '9') runEnd++;
+            for (int cut = pos + (runEnd - pos) % 3; cut < runEnd; cut += 3) c.Emit(cut);
+            pos = runEnd;
+        }
+        c.Emit(end);
+    }
 }

@@ -6,7 +6,7 @@ namespace SharpInfer.Tokenization;
 /// <summary>
 /// Text ↔ token ids for a GGUF model's vocabulary, reproducing llama.cpp: special and added tokens are cut out
 /// of the text first, the rest goes through SentencePiece or byte-level BPE, and BOS/EOS are added as the model
-/// asks. Thread-safe: all state is per call.
+/// asks. Thread-safe: a call's working buffers belong to its thread.
 /// </summary>
 public sealed class Tokenizer
 {

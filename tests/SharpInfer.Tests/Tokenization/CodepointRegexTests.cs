@@ -77,7 +77,7 @@ public class CodepointRegexTests
     /// <summary>Letters, marks, digits of several scripts, punctuation, symbols, every kind of whitespace, unassigned and astral code points.</summary>
     private static readonly string[] UnicodeAlphabet =
     [
-        "a", "Z", "0", "7", " ", "  ", "\t", "\n", "\r", "\v", "'", "s", "T", "re", "LL", ".", ",", "!", "-", "_", "$", "+", "<", "|", "`", "~",
+        "a", "Z", "0", "7", "123", "4567", " ", "  ", "\t", "\n", "\r", "\v", "'", "s", "T", "re", "LL", ".", ",", "!", "-", "_", "$", "+", "<", "|", "`", "~",
         "é", "ß", "Ω", "ж", "中", "ひ", "한", "\u0301", "\u0903", "٣", "४", "Ⅻ", "½", "²", "…", "—", "「", "€", "©", "∑",
         "\u00a0", "\u3000", "\u2003", "\u0085", "\u2028", "\u200d", "\ufeff", "\u0378", "\ue000", "𝔘", "𐐀", "🦙", "𠀀", "\U0001F1EB",
     ];
@@ -90,12 +90,12 @@ public class CodepointRegexTests
         return UnicodeFlags.CodePoints(sb.ToString());
     }
 
-    public static TheoryData<string> Splitters => new() { "gpt2", "llama3", "qwen2" };
+    public static TheoryData<string> Splitters => new() { "gpt2", "llama3", "qwen2", "superbpe" };
 
     /// <summary>
-    /// The hand-written splitters against their patterns on Unicode text. Qwen2's splitter stands in for a pattern
-    /// llama.cpp runs through std::regex, so it must equal the pattern; GPT-2's and Llama 3's are llama.cpp's own
-    /// definitions, and the patterns agree with them as well.
+    /// The hand-written splitters against their patterns on Unicode text. Qwen2's and SuperBPE's splitters stand in
+    /// for patterns llama.cpp runs through std::regex, so they must equal the patterns; GPT-2's and Llama 3's are
+    /// llama.cpp's own definitions, and the patterns agree with them as well.
     /// </summary>
     [Theory]
     [MemberData(nameof(Splitters))]
@@ -105,6 +105,7 @@ public class CodepointRegexTests
         {
             "gpt2" => (PreTokenizerPatterns.Gpt2 + "|\\s+", (Action<int[], int, int, List<(int, int)>>)PreTokenizerSplitters.SplitGpt2),
             "llama3" => (PreTokenizerPatterns.Llama3, PreTokenizerSplitters.SplitLlama3),
+            "superbpe" => (PreTokenizerPatterns.RightAlignedThrees, PreTokenizerSplitters.SplitRightAlignedThrees),
             _ => (PreTokenizerPatterns.Qwen2, PreTokenizerSplitters.SplitQwen2),
         };
         var regex = new CodepointRegex(pattern);
@@ -136,7 +137,7 @@ public class CodepointRegexTests
         foreach (var (s, l) in matches)
         {
             if (s > cursor) pieces.Add((cursor, s - cursor));
-            pieces.Add((s, l));
+            if (l > 0) pieces.Add((s, l));
             cursor = s + l;
         }
         if (cursor < cps.Length) pieces.Add((cursor, cps.Length - cursor));
