@@ -42,6 +42,7 @@ public class CodepointRegexTests
         { "digits", "[0-9][0-9][0-9]" },
         { "coder", "\\s?[\\p{L}]+" },
         { "trailing", "\\s+$" },
+        { "leading run", "[a-zA-Z]+[.!0-9]" },
         { "lookahead", "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[\\p{N}]{1,3}" },
     };
 
