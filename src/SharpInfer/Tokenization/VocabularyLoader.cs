@@ -13,7 +13,7 @@ internal static class VocabularyLoader
         {
             "llama" => VocabularyKind.SentencePiece,
             "gpt2" => VocabularyKind.BytePair,
-            _ => throw new InvalidDataException($"unsupported tokenizer model '{model}' (supported: llama = SentencePiece, gpt2 = byte-level BPE)"),
+            _ => throw new InvalidDataException($"unsupported tokenizer model '{Escape(model)}' (supported: llama = SentencePiece, gpt2 = byte-level BPE)"),
         };
 
         var tokensArray = m.TryGetArray("tokenizer.ggml.tokens") ?? throw new InvalidDataException("tokenizer.ggml.tokens is missing");

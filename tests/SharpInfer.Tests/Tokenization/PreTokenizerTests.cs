@@ -7,11 +7,16 @@ namespace SharpInfer.Tests.Tokenization;
 /// <summary>Choosing a pre-tokenizer from <c>tokenizer.ggml.pre</c>, and the patterns that made trouble before.</summary>
 public class PreTokenizerTests
 {
-    private static Vocabulary WithPre(string? pre)
+    private static readonly Lazy<(string Key, GgufValue Value)[]> Gpt2Metadata = new(() =>
     {
         using var file = GgufFile.Open(VocabTestVectors.Model("gpt-2"));
+        return file.Metadata.Select(e => (e.Key, e.Value)).ToArray();
+    });
+
+    private static Vocabulary WithPre(string? pre)
+    {
         var metadata = new GgufMetadata();
-        foreach (var (key, value) in file.Metadata)
+        foreach (var (key, value) in Gpt2Metadata.Value)
         {
             if (key != "tokenizer.ggml.pre" || pre is not null) metadata.Set(key, value);
         }
