@@ -38,14 +38,20 @@ internal static unsafe class BenchData
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("SHARPINFER_BENCH_MODEL");
         if (!string.IsNullOrEmpty(fromEnvironment)) return fromEnvironment;
+        return SharedFile("models/stories260K.gguf") ?? throw new FileNotFoundException("no decode model: set SHARPINFER_BENCH_MODEL or put the shared data folder beside the repository");
+    }
+
+    /// <summary>A file of the shared data folder, found by walking up from the executable and the working directory; null if absent.</summary>
+    public static string? SharedFile(string relative)
+    {
         foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
             {
-                var candidate = Path.Combine(dir.FullName, "shared", "models", "stories260K.gguf");
+                var candidate = Path.Combine(dir.FullName, "shared", relative);
                 if (File.Exists(candidate)) return candidate;
             }
         }
-        throw new FileNotFoundException("no decode model: set SHARPINFER_BENCH_MODEL or put the shared data folder beside the repository");
+        return null;
     }
 }

@@ -7,7 +7,7 @@ namespace SharpInfer.Tokenization;
 internal static class ByteLevelCodec
 {
     private static readonly char[] ByteToChar = new char[256];
-    private static readonly Dictionary<char, byte> CharToByte = new();
+    private static readonly short[] CharToByte = new short[512];
 
     static ByteLevelCodec()
     {
@@ -16,7 +16,7 @@ internal static class ByteLevelCodec
         {
             bool printable = b is >= 0x21 and <= 0x7E or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
             ByteToChar[b] = printable ? (char)b : (char)(256 + next++);
-            CharToByte[ByteToChar[b]] = (byte)b;
+            CharToByte[ByteToChar[b]] = (short)(b + 1);
         }
     }
 
@@ -24,7 +24,13 @@ internal static class ByteLevelCodec
     public static char Encode(byte b) => ByteToChar[b];
 
     /// <summary>The byte a character stands for, if it is one of the 256.</summary>
-    public static bool TryDecode(char c, out byte b) => CharToByte.TryGetValue(c, out b);
+    public static bool TryDecode(char c, out byte b)
+    {
+        // Every byte character is below U+0200; the table holds byte + 1, and 0 for characters that stand for none.
+        int entry = c < CharToByte.Length ? CharToByte[c] : 0;
+        b = (byte)(entry - 1);
+        return entry != 0;
+    }
 
     /// <summary>Maps UTF-8 bytes to their byte-level characters.</summary>
     public static string Encode(ReadOnlySpan<byte> bytes)

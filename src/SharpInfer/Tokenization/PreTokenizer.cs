@@ -1,144 +1,122 @@
-using System.Text;
-
 namespace SharpInfer.Tokenization;
-
-/// <summary>How a byte-level BPE vocabulary splits text into words before merging, chosen by <c>tokenizer.ggml.pre</c>.</summary>
-internal sealed record PreTokenizerFamily(string Name, string[] Patterns, bool CleanSpaces = true, bool IgnoreMerges = false, bool AddBos = false);
 
 /// <summary>
 /// Splits text into words with a sequence of patterns; each pattern re-splits every piece the previous one
-/// produced, and text between matches stays as pieces of its own (llama.cpp's semantics).
+/// produced, and text between matches stays as pieces of its own (llama.cpp's semantics). Immutable and
+/// thread-safe: all working state lives in a <see cref="PreTokenizerScratch"/> owned by the caller.
 /// </summary>
 internal sealed class PreTokenizer
 {
-    private const string Default2 = PreTokenizerSplitters.Gpt2Pattern;
-    private const string Qwen2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    private const string Poro = " ?[^(\\s|.,!?…。，、।۔،)]+";
-    private const string Tekken = "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    private const string Gpt4o = "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))+((?=[\\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    private const string DeepSeekLlmLetters = "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+";
+    private delegate void Splitter(int[] cps, int start, int end, List<(int, int)> output);
 
-    private static readonly PreTokenizerFamily DefaultFamily =
-        new("default", ["[\\p{P}\\$\\+<=>\\^~\\|]+", Default2, "\\p{N}+", "[0-9][0-9][0-9]"]);
+    private readonly Step[] _steps;
 
-    private static readonly Dictionary<string, PreTokenizerFamily> Families = BuildFamilies();
+    /// <summary>One pattern: a hand-written splitter, or the regex engine.</summary>
+    private readonly record struct Step(Splitter? Split, CodepointRegex? Regex);
 
-    private static Dictionary<string, PreTokenizerFamily> BuildFamilies()
+    public PreTokenizer(PreTokenizerFamily family) => _steps = family.Patterns.Select(CreateStep).ToArray();
+
+    private static Step CreateStep(string pattern) => pattern switch
     {
-        var map = new Dictionary<string, PreTokenizerFamily>(StringComparer.Ordinal);
-        void Add(PreTokenizerFamily family, params string[] names)
-        {
-            foreach (var n in names) map[n] = family with { Name = n };
-        }
-        Add(DefaultFamily, "default");
-        Add(new("llama3", [PreTokenizerSplitters.Llama3Pattern], IgnoreMerges: true, AddBos: true),
-            "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2");
-        Add(new("dbrx", [PreTokenizerSplitters.Llama3Pattern]), "dbrx", "smaug-bpe");
-        Add(new("chatglm", [PreTokenizerSplitters.Llama3Pattern]), "chatglm-bpe", "glm4");
-        Add(new("deepseek-llm", ["[\r\n]", DeepSeekLlmLetters, "\\s?[!-/:-~！-／：-～‘-‟　-。]+", "\\s+$", "[一-龥ࠀ-一가-퟿]+", "\\p{N}+"], CleanSpaces: false),
-            "deepseek-llm");
-        Add(new("deepseek-coder", ["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", "[一-龥ࠀ-一가-퟿]+", "\\p{N}"], CleanSpaces: false), "deepseek-coder");
-        Add(new("falcon", ["[\\p{P}\\$\\+<=>\\^~\\|`]+", Default2, "[0-9][0-9][0-9]"]), "falcon");
-        Add(new("starcoder", ["\\p{N}", Default2]), "starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2");
-        Add(new("starcoder", ["\\p{N}", Default2], CleanSpaces: false), "command-r", "smollm");
-        Add(new("gpt2", [Default2]), "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de", "a.x-4.0",
-            "mellum", "modern-bert", "jina-v1-en", "jina-v2-code", "roberta-bpe", "exaone4", "mpt", "olmo", "gpt-neox", "jais");
-        Add(new("gpt2", [Default2], CleanSpaces: false), "trillion", "granite-docling");
-        Add(new("qwen2", [Qwen2], CleanSpaces: false), "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2");
-        Add(new("qwen2", [Qwen2]), "stablelm2", "megrez");
-        Add(new("poro", [Poro], CleanSpaces: false), "poro-chat");
-        Add(new("poro", [Poro]), "bloom", "gpt3-finnish");
-        Add(new("viking", [Poro, "\\p{N}"], CleanSpaces: false), "viking");
-        Add(new("tekken", [Tekken], CleanSpaces: false, IgnoreMerges: true, AddBos: true), "tekken");
-        Add(new("gpt-4o", [Gpt4o], CleanSpaces: false), "gpt-4o", "llama4", "kanana2", "minimax-m2");
-        Add(new("seed-coder", ["(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1}| ?[^\\s\\p{L}\\p{N}\\r\\n]+|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"], CleanSpaces: false), "seed-coder");
-        Add(new("bailingmoe", ["'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]|\\s+(?!\\S)|\\s+"], CleanSpaces: false),
-            "bailingmoe", "bailingmoe2", "llada-moe");
-        return map;
-    }
-
-    private readonly List<Step> _steps = new();
-
-    private abstract record Step;
-    private sealed record SplitterStep(Action<int[], int, int, List<(int, int)>> Split) : Step;
-    private sealed record RegexStep(CodepointRegex Regex) : Step;
-
-    private PreTokenizer(PreTokenizerFamily family)
-    {
-        Family = family;
-        foreach (var pattern in family.Patterns)
-        {
-            if (pattern == PreTokenizerSplitters.Gpt2Pattern) _steps.Add(new SplitterStep(PreTokenizerSplitters.SplitGpt2));
-            else if (pattern is PreTokenizerSplitters.Llama3Pattern or PreTokenizerSplitters.Llama3PatternOriginal) _steps.Add(new SplitterStep(PreTokenizerSplitters.SplitLlama3));
-            else _steps.Add(new RegexStep(new CodepointRegex(pattern)));
-        }
-    }
-
-    /// <summary>The family in use.</summary>
-    public PreTokenizerFamily Family { get; }
+        PreTokenizerPatterns.Gpt2 => new Step(PreTokenizerSplitters.SplitGpt2, null),
+        PreTokenizerPatterns.Llama3 => new Step(PreTokenizerSplitters.SplitLlama3, null),
+        PreTokenizerPatterns.Qwen2 => new Step(PreTokenizerSplitters.SplitQwen2, null),
+        PreTokenizerPatterns.KimiK2 => new Step(PreTokenizerSplitters.SplitKimiK2, null),
+        PreTokenizerPatterns.RightAlignedThrees => new Step(PreTokenizerSplitters.SplitRightAlignedThrees, null),
+        PreTokenizerPatterns.AfmoeDigits => new Step(PreTokenizerSplitters.SplitAfmoeDigits, null),
+        _ => new Step(null, new CodepointRegex(pattern)),
+    };
 
     /// <summary>
-    /// The pre-tokenizer for a <c>tokenizer.ggml.pre</c> value. An empty or unknown value gives the default
-    /// family and a warning (llama.cpp refuses unknown values; a user would rather have degraded text than no text).
+    /// Splits the code points in <c>scratch.CodePoints[0..count)</c> into words; the result is in
+    /// <c>scratch.Pieces</c> as (start, length) pairs over those code points, in order, none empty.
     /// </summary>
-    public static PreTokenizer ForName(string? name, out string? warning)
+    public void Split(PreTokenizerScratch scratch, int count)
     {
-        warning = null;
-        if (string.IsNullOrEmpty(name))
-        {
-            warning = "tokenizer.ggml.pre is missing: using the default pre-tokenizer (tokenization may differ from the original model)";
-            return new PreTokenizer(DefaultFamily);
-        }
-        if (Families.TryGetValue(name, out var family)) return new PreTokenizer(family);
-        warning = $"unknown pre-tokenizer '{name}': using the default pre-tokenizer (tokenization may differ from the original model)";
-        return new PreTokenizer(DefaultFamily with { Name = name });
-    }
-
-    /// <summary>Names of every recognised <c>tokenizer.ggml.pre</c> value.</summary>
-    public static IReadOnlyCollection<string> KnownNames => Families.Keys;
-
-    /// <summary>Splits text into words (not yet byte-encoded).</summary>
-    public List<string> Split(string text)
-    {
-        int[] cps = UnicodeFlags.CodePoints(text);
-        var pieces = new List<(int Start, int Length)> { (0, cps.Length) };
-        var next = new List<(int, int)>();
-        var matches = new List<(int Start, int Length)>();
+        var pieces = scratch.Pieces;
+        var next = scratch.Next;
+        pieces.Clear();
+        if (count > 0) pieces.Add((0, count));
         foreach (var step in _steps)
         {
             next.Clear();
-            if (step is SplitterStep s)
+            if (step.Split is { } split)
             {
-                foreach (var (start, length) in pieces) s.Split(cps, start, start + length, next);
+                foreach (var (start, length) in pieces) split(scratch.CodePoints, start, start + length, next);
             }
             else
             {
-                var regex = ((RegexStep)step).Regex;
-                int[] prepared = regex.Prepare(cps);
-                foreach (var (start, length) in pieces)
-                {
-                    matches.Clear();
-                    regex.Matches(prepared, start, start + length, matches);
-                    int cursor = start;
-                    foreach (var (ms, ml) in matches)
-                    {
-                        if (ms > cursor) next.Add((cursor, ms - cursor));
-                        next.Add((ms, ml));
-                        cursor = ms + ml;
-                    }
-                    if (cursor < start + length) next.Add((cursor, start + length - cursor));
-                }
+                SplitWithRegex(step.Regex!, scratch, pieces, next, count);
             }
             (pieces, next) = (next, pieces);
         }
-        var words = new List<string>(pieces.Count);
-        var sb = new StringBuilder();
+        scratch.Pieces = pieces;
+        scratch.Next = next;
+    }
+
+    private static void SplitWithRegex(CodepointRegex regex, PreTokenizerScratch scratch, List<(int, int)> pieces, List<(int, int)> next, int count)
+    {
+        int[] input = scratch.Prepared(regex.UsesCategories, count);
+        var matches = scratch.Matches;
         foreach (var (start, length) in pieces)
         {
-            sb.Clear();
-            for (int i = start; i < start + length; i++) UnicodeFlags.Append(sb, cps[i]);
-            words.Add(sb.ToString());
+            matches.Clear();
+            regex.Matches(input, start, start + length, matches, scratch.Backtrack);
+            int cursor = start;
+            foreach (var (ms, ml) in matches)
+            {
+                // An empty match still cuts the piece (llama.cpp keeps its zero-length word, which encodes to nothing).
+                if (ms > cursor) next.Add((cursor, ms - cursor));
+                if (ml > 0) next.Add((ms, ml));
+                cursor = ms + ml;
+            }
+            if (cursor < start + length) next.Add((cursor, start + length - cursor));
         }
-        return words;
+    }
+}
+
+/// <summary>
+/// Reusable buffers for one tokenization call: code points, their collapsed forms for the regex engine, and
+/// the piece lists. Grown on demand and kept, so a long prompt does not allocate per word.
+/// </summary>
+internal sealed class PreTokenizerScratch
+{
+    private int[] _collapsed = [];
+    private int[] _raw = [];
+    private int _collapsedFor = -1, _rawFor = -1;
+
+    /// <summary>The code points of the text being split.</summary>
+    public int[] CodePoints = new int[64];
+
+    /// <summary>The current pieces (start, length).</summary>
+    public List<(int, int)> Pieces = new();
+
+    /// <summary>The pieces being built by a step.</summary>
+    public List<(int, int)> Next = new();
+
+    /// <summary>Matches of one regex in one piece.</summary>
+    public readonly List<(int Start, int Length)> Matches = new();
+
+    /// <summary>The regex engine's choice points.</summary>
+    public readonly BacktrackStack Backtrack = new();
+
+    /// <summary>Decodes <paramref name="text"/> into <see cref="CodePoints"/>; returns how many.</summary>
+    public int Load(ReadOnlySpan<char> text)
+    {
+        if (CodePoints.Length < text.Length) CodePoints = new int[Math.Max(text.Length, CodePoints.Length * 2)];
+        _collapsedFor = _rawFor = -1;
+        return UnicodeFlags.CodePoints(text, CodePoints);
+    }
+
+    /// <summary>The input a regex matches against: collapsed categories when it uses \p{…}, else code points.</summary>
+    public int[] Prepared(bool categories, int count)
+    {
+        ref int[] buffer = ref categories ? ref _collapsed : ref _raw;
+        ref int preparedFor = ref categories ? ref _collapsedFor : ref _rawFor;
+        if (preparedFor == count) return buffer;
+        if (buffer.Length < count) buffer = new int[Math.Max(count, buffer.Length * 2)];
+        CodepointRegex.Prepare(CodePoints.AsSpan(0, count), buffer, categories);
+        preparedFor = count;
+        return buffer;
     }
 }

@@ -1,21 +1,12 @@
 namespace SharpInfer.Tokenization;
 
 /// <summary>
-/// Hand-written equivalents of the two most common pre-tokenizer patterns, walking code points instead of
-/// backtracking. They define llama.cpp's behaviour for these patterns (including its corner cases), so they are
-/// used whenever a vocabulary's pattern is exactly one of them.
+/// Hand-written splitters llama.cpp uses in place of some patterns (GPT-2, Llama 3, Kimi K2, AFMoE digits),
+/// walking code points instead of backtracking. They define llama.cpp's behaviour for these patterns (including
+/// its corner cases, where it differs from the regex), so they are used whenever a family names one of them.
 /// </summary>
-internal static class PreTokenizerSplitters
+internal static partial class PreTokenizerSplitters
 {
-    /// <summary>GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</summary>
-    public const string Gpt2Pattern = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
-
-    /// <summary>Llama 3: contractions (any case), letters with one leading non-letter, digits in threes, punctuation runs, newlines.</summary>
-    public const string Llama3Pattern = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
-    /// <summary>The original Llama 3 spelling with a case-insensitive group; same splitter.</summary>
-    public const string Llama3PatternOriginal = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
     private const int OutOfRange = -1;
 
     private ref struct Cursor
@@ -43,157 +34,128 @@ internal static class PreTokenizerSplitters
 
     private const CodepointFlags WordLike = CodepointFlags.Whitespace | CodepointFlags.Letter | CodepointFlags.Number;
 
+    /// <summary>The length of a contraction ('s 't 're 've 'm 'll 'd) at <paramref name="pos"/>, or 0.</summary>
+    private static int Contraction(in Cursor c, int pos, bool anyCase)
+    {
+        if (c.Cp(pos) != '\'' || pos + 1 >= c.End) return 0;
+        int next = anyCase ? UnicodeFlags.ToLower(c.Cp(pos + 1)) : c.Cp(pos + 1);
+        if (next is 's' or 't' or 'm' or 'd') return 2;
+        if (pos + 2 >= c.End) return 0;
+        int next2 = anyCase ? UnicodeFlags.ToLower(c.Cp(pos + 2)) : c.Cp(pos + 2);
+        return next == 'r' && next2 == 'e' || next == 'v' && next2 == 'e' || next == 'l' && next2 == 'l' ? 3 : 0;
+    }
+
+    /// <summary>GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</summary>
     public static void SplitGpt2(int[] cps, int start, int end, List<(int, int)> output)
     {
         var c = new Cursor { Cps = cps, Start = start, End = end, PrevEnd = start, Output = output };
         for (int pos = start; pos < end;)
         {
             int cp = c.Cp(pos);
-            var flags = c.Flags(pos);
-            if (cp == '\'' && pos + 1 < end)
+            if (Contraction(c, pos, anyCase: false) is var contraction and > 0)
             {
-                int next = c.Cp(pos + 1);
-                if (next is 's' or 't' or 'm' or 'd')
-                {
-                    pos += c.Emit(pos + 2);
-                    continue;
-                }
-                if (pos + 2 < end)
-                {
-                    int next2 = c.Cp(pos + 2);
-                    if (next == 'r' && next2 == 'e' || next == 'v' && next2 == 'e' || next == 'l' && next2 == 'l')
-                    {
-                        pos += c.Emit(pos + 3);
-                        continue;
-                    }
-                }
+                pos += c.Emit(pos + contraction);
+                continue;
             }
-            var flags2 = cp == ' ' ? c.Flags(pos + 1) : flags;
-            if (Has(flags2, CodepointFlags.Letter))
+            var flags2 = cp == ' ' ? c.Flags(pos + 1) : c.Flags(pos);
+            if (Has(flags2, CodepointFlags.Letter) || Has(flags2, CodepointFlags.Number) || !Has(flags2, WordLike) && flags2 != CodepointFlags.None)
             {
+                // One run of letters, of digits, or of anything else that is not whitespace, after an optional space.
+                var kind = Has(flags2, CodepointFlags.Letter) ? CodepointFlags.Letter : Has(flags2, CodepointFlags.Number) ? CodepointFlags.Number : CodepointFlags.None;
                 if (cp == ' ') pos++;
-                while (Has(flags2, CodepointFlags.Letter)) flags2 = c.Flags(++pos);
+                while (kind != CodepointFlags.None ? Has(flags2, kind) : !Has(flags2, WordLike) && flags2 != CodepointFlags.None) flags2 = c.Flags(++pos);
                 c.Emit(pos);
                 continue;
             }
-            if (Has(flags2, CodepointFlags.Number))
-            {
-                if (cp == ' ') pos++;
-                while (Has(flags2, CodepointFlags.Number)) flags2 = c.Flags(++pos);
-                c.Emit(pos);
-                continue;
-            }
-            if (!Has(flags2, WordLike) && flags2 != CodepointFlags.None)
-            {
-                if (cp == ' ') pos++;
-                while (!Has(flags2, WordLike) && flags2 != CodepointFlags.None) flags2 = c.Flags(++pos);
-                c.Emit(pos);
-                continue;
-            }
-            int spaces = 0;
-            while (Has(c.Flags(pos + spaces), CodepointFlags.Whitespace)) spaces++;
-            if (spaces > 1 && c.Cp(pos + spaces) != OutOfRange)
-            {
-                pos += spaces - 1;
-                c.Emit(pos);
-                continue;
-            }
-            if (spaces > 0)
-            {
-                pos += spaces;
-                c.Emit(pos);
-                continue;
-            }
-            c.Emit(++pos);
+            pos = SplitWhitespace(ref c, pos, newlinesEndRun: false);
         }
     }
 
-    public static void SplitLlama3(int[] cps, int start, int end, List<(int, int)> output)
+    /// <summary>Llama 3: contractions in any case, letters after one optional non-letter, digits in threes, punctuation runs, newlines.</summary>
+    public static void SplitLlama3(int[] cps, int start, int end, List<(int, int)> output) => SplitLlama3Like(cps, start, end, output, maxDigits: 3);
+
+    /// <summary>
+    /// Qwen2: Llama 3 with single digits. llama.cpp runs this one through std::regex; the randomized tests hold
+    /// this splitter to the pattern itself, run by <see cref="CodepointRegex"/>.
+    /// </summary>
+    public static void SplitQwen2(int[] cps, int start, int end, List<(int, int)> output) => SplitLlama3Like(cps, start, end, output, maxDigits: 1);
+
+    private static void SplitLlama3Like(int[] cps, int start, int end, List<(int, int)> output, int maxDigits)
     {
         var c = new Cursor { Cps = cps, Start = start, End = end, PrevEnd = start, Output = output };
         for (int pos = start; pos < end;)
         {
             int cp = c.Cp(pos);
             var flags = c.Flags(pos);
-            if (cp == '\'' && pos + 1 < end)
+            if (Contraction(c, pos, anyCase: true) is var contraction and > 0)
             {
-                int next = UnicodeFlags.ToLower(c.Cp(pos + 1));
-                if (next is 's' or 't' or 'm' or 'd')
-                {
-                    pos += c.Emit(pos + 2);
-                    continue;
-                }
-                if (pos + 2 < end)
-                {
-                    int next2 = UnicodeFlags.ToLower(c.Cp(pos + 2));
-                    if (next == 'r' && next2 == 'e' || next == 'v' && next2 == 'e' || next == 'l' && next2 == 'l')
-                    {
-                        pos += c.Emit(pos + 3);
-                        continue;
-                    }
-                }
+                pos += c.Emit(pos + contraction);
+                continue;
             }
-            if (!(cp == '\r' || cp == '\n' || Has(flags, CodepointFlags.Number)))
+            if (!(cp == '\r' || cp == '\n' || Has(flags, CodepointFlags.Number))
+                && (Has(flags, CodepointFlags.Letter) || Has(c.Flags(pos + 1), CodepointFlags.Letter)))
             {
-                if (Has(flags, CodepointFlags.Letter) || Has(c.Flags(pos + 1), CodepointFlags.Letter))
-                {
-                    pos++;
-                    while (Has(c.Flags(pos), CodepointFlags.Letter)) pos++;
-                    c.Emit(pos);
-                    continue;
-                }
-            }
-            if (Has(flags, CodepointFlags.Number))
-            {
-                int first = pos;
-                while (Has(c.Flags(pos), CodepointFlags.Number))
-                {
-                    if (++pos - first >= 3)
-                    {
-                        c.Emit(pos);
-                        first = pos;
-                    }
-                }
+                pos++;
+                while (Has(c.Flags(pos), CodepointFlags.Letter)) pos++;
                 c.Emit(pos);
                 continue;
             }
-            var flags2 = cp == ' ' ? c.Flags(pos + 1) : flags;
-            // llama.cpp tests the current code point's flags here (not flags2): kept for identical splits.
-            if (!Has(flags2, WordLike) && flags != CodepointFlags.None)
-            {
-                if (cp == ' ') pos++;
-                while (!Has(flags2, WordLike) && flags2 != CodepointFlags.None) flags2 = c.Flags(++pos);
-                int cp2 = c.Cp(pos);
-                while (cp2 is '\r' or '\n') cp2 = c.Cp(++pos);
-                c.Emit(pos);
-                continue;
-            }
-            int spaces = 0, lastNewlineEnd = 0;
-            while (Has(c.Flags(pos + spaces), CodepointFlags.Whitespace))
-            {
-                int cp2 = c.Cp(pos + spaces);
-                if (cp2 is '\r' or '\n') lastNewlineEnd = pos + spaces + 1;
-                spaces++;
-            }
-            if (lastNewlineEnd > 0)
-            {
-                pos = lastNewlineEnd;
-                c.Emit(pos);
-                continue;
-            }
-            if (spaces > 1 && c.Cp(pos + spaces) != OutOfRange)
-            {
-                pos += spaces - 1;
-                c.Emit(pos);
-                continue;
-            }
-            if (spaces > 0)
-            {
-                pos += spaces;
-                c.Emit(pos);
-                continue;
-            }
-            c.Emit(++pos);
+            // llama.cpp tests the current code point's flags in the punctuation rule (not those after a space).
+            pos = SplitDigitsPunctuationWhitespace(ref c, pos, punctuationTestsCurrent: true, maxDigits);
         }
+    }
+
+    /// <summary>
+    /// The rules Llama 3 style splitters share after their word rule, at a position no earlier rule took:
+    /// \p{N}{1,maxDigits} | ?[^\s\p{L}\p{N}]+[\r\n]* | whitespace. Returns the position after what was emitted.
+    /// </summary>
+    private static int SplitDigitsPunctuationWhitespace(ref Cursor c, int pos, bool punctuationTestsCurrent, int maxDigits = 3)
+    {
+        int cp = c.Cp(pos);
+        var flags = c.Flags(pos);
+        if (Has(flags, CodepointFlags.Number))
+        {
+            int first = pos;
+            while (Has(c.Flags(pos), CodepointFlags.Number))
+            {
+                if (++pos - first >= maxDigits)
+                {
+                    c.Emit(pos);
+                    first = pos;
+                }
+            }
+            c.Emit(pos);
+            return pos;
+        }
+        var flags2 = cp == ' ' ? c.Flags(pos + 1) : flags;
+        if (!Has(flags2, WordLike) && (punctuationTestsCurrent ? flags : flags2) != CodepointFlags.None)
+        {
+            if (cp == ' ') pos++;
+            while (!Has(flags2, WordLike) && flags2 != CodepointFlags.None) flags2 = c.Flags(++pos);
+            while (c.Cp(pos) is '\r' or '\n') pos++;
+            c.Emit(pos);
+            return pos;
+        }
+        return SplitWhitespace(ref c, pos, newlinesEndRun: true);
+    }
+
+    /// <summary>
+    /// Whitespace rules: with <paramref name="newlinesEndRun"/>, \s*[\r\n]+ first (up to the last line break of the run);
+    /// then \s+(?!\S) (a run before a non-space keeps its last space for the next word), then \s+; anything else alone.
+    /// </summary>
+    private static int SplitWhitespace(ref Cursor c, int pos, bool newlinesEndRun)
+    {
+        int spaces = 0, lastNewlineEnd = 0;
+        while (Has(c.Flags(pos + spaces), CodepointFlags.Whitespace))
+        {
+            if (c.Cp(pos + spaces) is '\r' or '\n') lastNewlineEnd = pos + spaces + 1;
+            spaces++;
+        }
+        if (newlinesEndRun && lastNewlineEnd > 0) pos = lastNewlineEnd;
+        else if (spaces > 1 && c.Cp(pos + spaces) != OutOfRange) pos += spaces - 1;
+        else if (spaces > 0) pos += spaces;
+        else pos++;
+        c.Emit(pos);
+        return pos;
     }
 }

@@ -6,13 +6,13 @@ namespace SharpInfer.Tokenization;
 /// <summary>
 /// Text ↔ token ids for a GGUF model's vocabulary, reproducing llama.cpp: special and added tokens are cut out
 /// of the text first, the rest goes through SentencePiece or byte-level BPE, and BOS/EOS are added as the model
-/// asks. Thread-safe: all state is per call.
+/// asks. Thread-safe: a call's working buffers belong to its thread.
 /// </summary>
 public sealed class Tokenizer
 {
     private readonly SentencePieceEncoder? _spm;
     private readonly BytePairEncoder? _bpe;
-    private readonly int[] _specialTokens;
+    private readonly SpecialTokenMatcher _specialTokens;
     private readonly byte[][] _pieces;
     private readonly byte[][] _specialPieces;
 
@@ -26,20 +26,17 @@ public sealed class Tokenizer
         }
         else
         {
-            _bpe = new BytePairEncoder(vocabulary, PreTokenizer.ForName(vocabulary.PreTokenizerName, out _));
+            _bpe = new BytePairEncoder(vocabulary, new PreTokenizer(vocabulary.PreTokenizerFamily ?? PreTokenizerFamilies.Default));
         }
-        // Longest first, so that a special token containing another is matched whole.
-        _specialTokens = Enumerable.Range(0, vocabulary.Count)
-            .Where(id => (vocabulary.Attributes[id] & (TokenAttributes.Control | TokenAttributes.UserDefined | TokenAttributes.Unknown)) != 0)
-            .OrderByDescending(id => Encoding.UTF8.GetByteCount(vocabulary.Texts[id]))
-            .ThenBy(id => id)
-            .ToArray();
+        _specialTokens = new SpecialTokenMatcher(vocabulary);
         _pieces = new byte[vocabulary.Count][];
         _specialPieces = new byte[vocabulary.Count][];
         for (int id = 0; id < vocabulary.Count; id++)
         {
-            _pieces[id] = BuildPiece(id, special: false);
             _specialPieces[id] = BuildPiece(id, special: true);
+            // Only control and unknown tokens read differently when special tokens are not rendered.
+            bool hidden = (vocabulary.Attributes[id] & (TokenAttributes.Unknown | TokenAttributes.Control)) != 0;
+            _pieces[id] = hidden ? [] : _specialPieces[id];
         }
     }
 
@@ -50,94 +47,38 @@ public sealed class Tokenizer
     public Vocabulary Vocabulary { get; }
 
     /// <summary>
-    /// Tokenizes text. <paramref name="addSpecial"/> adds BOS/EOS as the model's metadata says;
-    /// <paramref name="parseSpecial"/> turns the text of control tokens (e.g. <c>&lt;|eot_id|&gt;</c>) into those
-    /// tokens (when false it stays plain text; added user-defined tokens are always recognised).
+    /// Tokenizes text as llama.cpp's <c>llama_tokenize</c> does. <paramref name="addSpecial"/> adds BOS/EOS as the
+    /// model's metadata says. Added (user-defined) tokens are always recognised in the text; <paramref name="parseSpecial"/>
+    /// also turns the text of control tokens (e.g. <c>&lt;|eot_id|&gt;</c>) into those tokens, where otherwise it stays
+    /// plain text. Tokens with the lstrip/rstrip attribute swallow the ASCII whitespace before/after them.
     /// </summary>
     public int[] Tokenize(string text, bool addSpecial = true, bool parseSpecial = false)
     {
-        var output = new List<int>(text.Length / 3 + 4);
-        var fragments = Partition(text, parseSpecial);
         var v = Vocabulary;
-        if (v.Kind == VocabularyKind.SentencePiece)
+        var scratch = EncodeScratch.Rent(text.Length);
+        var output = scratch.Output;
+        output.Clear();
+        if (addSpecial && v.AddBos) output.Add(v.Bos);
+        // SentencePiece puts a space in front of the text, and again after every special token.
+        bool previousWasSpecial = true;
+        foreach (var f in _specialTokens.Partition(text, parseSpecial, scratch))
         {
-            bool previousWasSpecial = true;
-            if (addSpecial && v.AddBos) output.Add(v.Bos);
-            foreach (var f in fragments)
+            if (f.Token >= 0)
             {
-                if (f.Token >= 0)
-                {
-                    output.Add(f.Token);
-                    previousWasSpecial = true;
-                    continue;
-                }
-                string piece = text.Substring(f.Start, f.Length);
-                if (v.AddSpacePrefix && previousWasSpecial) piece = " " + piece;
-                _spm!.Encode(piece.Replace(' ', '\u2581'), output);
-                previousWasSpecial = false;
+                output.Add(f.Token);
+                previousWasSpecial = true;
+                continue;
             }
-            if (addSpecial && v.AddEos) output.Add(v.Eos);
+            var piece = text.AsSpan(f.Start, f.Length);
+            if (_spm is not null) _spm.Encode(piece, v.AddSpacePrefix && previousWasSpecial, output, scratch);
+            else _bpe!.Encode(piece, output, scratch);
+            previousWasSpecial = false;
         }
-        else
-        {
-            if (addSpecial && v.AddBos) output.Add(v.Bos);
-            foreach (var f in fragments)
-            {
-                if (f.Token >= 0) output.Add(f.Token);
-                else _bpe!.Encode(text.Substring(f.Start, f.Length), output);
-            }
-            if (addSpecial && v.AddEos) output.Add(v.Eos);
-        }
-        return output.ToArray();
+        if (addSpecial && v.AddEos) output.Add(v.Eos);
+        int[] ids = output.ToArray();
+        EncodeScratch.Return(scratch);
+        return ids;
     }
-
-    private readonly record struct Fragment(int Token, int Start, int Length);
-
-    /// <summary>Cuts special and added tokens out of the text, honouring their strip attributes.</summary>
-    private List<Fragment> Partition(string text, bool parseSpecial)
-    {
-        var fragments = new List<Fragment>();
-        if (text.Length == 0) return fragments;
-        fragments.Add(new Fragment(-1, 0, text.Length));
-        foreach (int id in _specialTokens)
-        {
-            var attributes = Vocabulary.Attributes[id];
-            if (!parseSpecial && (attributes & (TokenAttributes.Control | TokenAttributes.Unknown)) != 0) continue;
-            string tokenText = Vocabulary.Texts[id];
-            for (int i = 0; i < fragments.Count; i++)
-            {
-                var f = fragments[i];
-                if (f.Token >= 0) continue;
-                int at = text.IndexOf(tokenText, f.Start, f.Length, StringComparison.Ordinal);
-                if (at < 0) continue;
-                var replacement = new List<Fragment>();
-                int start = f.Start, end = f.Start + f.Length;
-                while (at >= 0)
-                {
-                    int leftLength = at - start;
-                    if ((attributes & TokenAttributes.LStrip) != 0)
-                    {
-                        while (leftLength > 0 && IsCSpace(text[start + leftLength - 1])) leftLength--;
-                    }
-                    if (leftLength > 0) replacement.Add(new Fragment(-1, start, leftLength));
-                    replacement.Add(new Fragment(id, at, tokenText.Length));
-                    start = at + tokenText.Length;
-                    if ((attributes & TokenAttributes.RStrip) != 0)
-                    {
-                        while (start < end && IsCSpace(text[start])) start++;
-                    }
-                    at = start < end ? text.IndexOf(tokenText, start, end - start, StringComparison.Ordinal) : -1;
-                }
-                if (start < end) replacement.Add(new Fragment(-1, start, end - start));
-                fragments.RemoveAt(i);
-                fragments.InsertRange(i, replacement);
-                i += replacement.Count - 1;
-            }
-        }
-        return fragments;
-    }
-
-    private static bool IsCSpace(char c) => c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r';
 
     /// <summary>
     /// The bytes a token stands for. Control and unknown tokens are empty unless <paramref name="special"/> is true.
@@ -176,7 +117,18 @@ public sealed class Tokenizer
 
     private static byte[] DecodeByteLevel(string text)
     {
-        var bytes = new List<byte>(text.Length);
+        var bytes = new byte[text.Length];
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (!ByteLevelCodec.TryDecode(text[i], out bytes[i])) return DecodeByteLevelWithMarkers(text);
+        }
+        return bytes;
+    }
+
+    /// <summary>A token text with characters that stand for no byte: llama.cpp writes a visible marker for each.</summary>
+    private static byte[] DecodeByteLevelWithMarkers(string text)
+    {
+        var bytes = new List<byte>(text.Length * 2);
         foreach (int cp in UnicodeFlags.CodePoints(text))
         {
             if (cp < 0x10000 && ByteLevelCodec.TryDecode((char)cp, out byte b))
@@ -185,7 +137,6 @@ public sealed class Tokenizer
             }
             else
             {
-                // Not a byte character: llama.cpp writes a visible marker instead of dropping it.
                 var utf8 = Encoding.UTF8.GetBytes(char.ConvertFromUtf32(cp));
                 bytes.AddRange(Encoding.UTF8.GetBytes("[UNK_BYTE_0x" + Convert.ToHexStringLower(utf8) + text + "]"));
             }

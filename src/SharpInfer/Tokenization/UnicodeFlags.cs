@@ -78,22 +78,34 @@ internal static class UnicodeFlags
     public static int[] CodePoints(ReadOnlySpan<char> text)
     {
         var result = new int[text.Length];
+        int n = CodePoints(text, result);
+        return n == result.Length ? result : result[..n];
+    }
+
+    /// <summary>Decodes a string into <paramref name="output"/> (at least as long as the text); returns the count.</summary>
+    public static int CodePoints(ReadOnlySpan<char> text, Span<int> output)
+    {
         int n = 0;
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
             if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
-                result[n++] = char.ConvertToUtf32(c, text[i + 1]);
+                output[n++] = char.ConvertToUtf32(c, text[i + 1]);
                 i++;
             }
             else
             {
-                result[n++] = char.IsSurrogate(c) ? 0xFFFD : c;
+                output[n++] = char.IsSurrogate(c) ? 0xFFFD : c;
             }
         }
-        return n == result.Length ? result : result[..n];
+        return n;
     }
+
+    /// <summary>Whether a code point is a Han (CJK) ideograph, by the block ranges llama.cpp's Kimi K2 splitter uses.</summary>
+    public static bool IsHan(int cp) => cp is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF) or (>= 0x20000 and <= 0x2A6DF)
+        or (>= 0x2A700 and <= 0x2B73F) or (>= 0x2B740 and <= 0x2B81F) or (>= 0x2B820 and <= 0x2CEAF) or (>= 0x2CEB0 and <= 0x2EBEF)
+        or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
 
     /// <summary>Appends a code point to a builder as UTF-16.</summary>
     public static void Append(System.Text.StringBuilder sb, int cp)

@@ -57,8 +57,11 @@ public sealed class Vocabulary
     /// <summary>Longest token text, in UTF-16 units.</summary>
     internal int MaxTokenLength { get; }
 
-    /// <summary>The pre-tokenizer name (<c>tokenizer.ggml.pre</c>) for BPE vocabularies.</summary>
+    /// <summary>The pre-tokenizer name (<c>tokenizer.ggml.pre</c>) for BPE vocabularies (<c>default</c> when absent).</summary>
     public string? PreTokenizerName { get; internal set; }
+
+    /// <summary>The split patterns and flags of a BPE vocabulary's pre-tokenizer.</summary>
+    internal PreTokenizerFamily? PreTokenizerFamily { get; set; }
 
     /// <summary>Beginning-of-sequence token, or <see cref="None"/>.</summary>
     public int Bos { get; internal set; } = None;

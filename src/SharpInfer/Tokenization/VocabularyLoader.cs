@@ -13,7 +13,7 @@ internal static class VocabularyLoader
         {
             "llama" => VocabularyKind.SentencePiece,
             "gpt2" => VocabularyKind.BytePair,
-            _ => throw new InvalidDataException($"unsupported tokenizer model '{model}' (supported: llama = SentencePiece, gpt2 = byte-level BPE)"),
+            _ => throw new InvalidDataException($"unsupported tokenizer model '{Escape(model)}' (supported: llama = SentencePiece, gpt2 = byte-level BPE)"),
         };
 
         var tokensArray = m.TryGetArray("tokenizer.ggml.tokens") ?? throw new InvalidDataException("tokenizer.ggml.tokens is missing");
@@ -68,17 +68,16 @@ internal static class VocabularyLoader
         }
         else
         {
-            vocab.MergeRanks = LoadMerges(m);
-            vocab.Bos = 11;
+            var family = ResolvePreTokenizer(pre, vocab);
+            vocab.MergeRanks = LoadMerges(m, optional: family.Patterns is [PreTokenizerPatterns.KimiK2]);
+            vocab.Bos = family.NoBos ? Vocabulary.None : 11;
             vocab.Eos = 11;
-            var family = PreTokenizer.ForName(pre, out string? warning).Family;
-            if (warning is not null) vocab.Warn(warning);
-            vocab.PreTokenizerName = pre ?? "default";
+            vocab.PreTokenizerName = string.IsNullOrEmpty(pre) ? "default" : pre;
+            vocab.PreTokenizerFamily = family;
             vocab.AddSpacePrefix = false;
             vocab.CleanSpaces = family.CleanSpaces;
             vocab.IgnoreMerges = family.IgnoreMerges;
             vocab.AddBos = family.AddBos;
-            if (pre is "chatglm-bpe" or "glm4") vocab.Bos = Vocabulary.None;
         }
         if (m.TryGetBool("tokenizer.ggml.add_space_prefix") is bool addSpace) vocab.AddSpacePrefix = addSpace;
 
@@ -96,21 +95,58 @@ internal static class VocabularyLoader
         return vocab;
     }
 
-    private static Dictionary<string, int> LoadMerges(GgufMetadata m)
+    /// <summary>
+    /// The family of a <c>tokenizer.ggml.pre</c> value. llama.cpp refuses a value it does not know; we fall back to
+    /// the default family with a warning instead (as llama.cpp does when the key is missing), so that a model
+    /// converted by a newer tool still runs, visibly flagged, rather than not at all.
+    /// </summary>
+    private static PreTokenizerFamily ResolvePreTokenizer(string? pre, Vocabulary vocab)
     {
-        var merges = m.TryGetArray("tokenizer.ggml.merges") ?? throw new InvalidDataException("tokenizer.ggml.merges is missing (required by byte-level BPE)");
+        if (string.IsNullOrEmpty(pre))
+        {
+            vocab.Warn("tokenizer.ggml.pre is missing: using the default pre-tokenizer (tokenization may differ from the original model)");
+            return PreTokenizerFamilies.Default;
+        }
+        if (PreTokenizerFamilies.Find(pre) is { } family) return family;
+        if (PreTokenizerFamilies.Unsupported.TryGetValue(pre, out string? needs))
+        {
+            throw new InvalidDataException($"unsupported pre-tokenizer '{pre}' (it needs {needs})");
+        }
+        vocab.Warn($"unknown pre-tokenizer '{Escape(pre)}': using the default pre-tokenizer (tokenization may differ from the original model)");
+        return PreTokenizerFamilies.Default with { Name = pre };
+    }
+
+    private static string Escape(string text) => text.Length > 64 ? System.Text.Json.JsonSerializer.Serialize(text[..64])[1..^1] + "…" : System.Text.Json.JsonSerializer.Serialize(text)[1..^1];
+
+    private static Dictionary<string, int> LoadMerges(GgufMetadata m, bool optional)
+    {
+        var merges = m.TryGetArray("tokenizer.ggml.merges");
+        if (merges is null)
+        {
+            return optional ? new Dictionary<string, int>(StringComparer.Ordinal) : throw new InvalidDataException("tokenizer.ggml.merges is missing (required by byte-level BPE)");
+        }
         if (merges.ElementType != GgufValueType.String) throw new InvalidDataException("tokenizer.ggml.merges is not an array of strings");
         var raw = merges.As<byte[]>();
         var ranks = new Dictionary<string, int>(raw.Length, StringComparer.Ordinal);
+        char[] buffer = new char[256];
         for (int i = 0; i < raw.Length; i++)
         {
-            string merge = Encoding.UTF8.GetString(raw[i]);
-            // The separator is the first space after the first character (a token may itself start with one).
-            int split = merge.Length > 1 ? merge.IndexOf(' ', 1) : -1;
-            string key = split < 0 ? "\0" : string.Concat(merge.AsSpan(0, split), "\0", merge.AsSpan(split + 1));
+            int maxChars = Encoding.UTF8.GetMaxCharCount(raw[i].Length);
+            if (buffer.Length < maxChars) buffer = new char[maxChars];
+            int length = Encoding.UTF8.GetChars(raw[i], buffer);
+            // The separator is the first space after the first character (a token may itself start with one);
+            // the key is "left\0right".
+            int split = length > 1 ? Array.IndexOf(buffer, ' ', 1, length - 1) : -1;
+            string key = split < 0 ? "\0" : Keyed(buffer.AsSpan(0, length), split);
             ranks.TryAdd(key, i);
         }
         return ranks;
+    }
+
+    private static string Keyed(Span<char> merge, int split)
+    {
+        merge[split] = '\0';
+        return new string(merge);
     }
 
     private static void ReadSpecialIds(GgufMetadata m, Vocabulary v)

@@ -17,7 +17,7 @@ public class BenchmarkSmokeTests
     {
         var names = BenchmarkSmoke.BenchmarkTypes().Select(t => t.Name).ToList();
         foreach (var expected in new[] { "QuantizedMatMulBenchmarks", "QuantizedDotBenchmarks", "ActivationQuantizerBenchmarks",
-                     "FloatKernelBenchmarks", "FlashAttentionBenchmarks", "DecodeStepBenchmarks" })
+                     "FloatKernelBenchmarks", "FlashAttentionBenchmarks", "DecodeStepBenchmarks", "TokenizerBenchmarks" })
         {
             Assert.Contains(expected, names);
         }

@@ -39,4 +39,45 @@ public class TokenizeCommandTests
             File.Delete(temp);
         }
     }
+
+    [Fact]
+    public void ParseSpecialDecidesWhetherPhi3ChatTokensAreTokens()
+    {
+        string phi3 = SharedData.File("vocab/ggml-vocab-phi-3.gguf");
+        var parsed = CliRunner.Run("tokenize", "-m", phi3, "--text", "<|user|>\n Hi <|end|>", "--parse-special", "--json");
+        Assert.Equal(0, parsed.ExitCode);
+        Assert.Equal(new[] { 32010, 6324, 29871, 32007 }, JsonSerializer.Deserialize<int[]>(parsed.Out));
+        var plain = CliRunner.Run("tokenize", "-m", phi3, "--text", "<|user|>", "--json");
+        Assert.DoesNotContain(32010, JsonSerializer.Deserialize<int[]>(plain.Out)!);
+    }
+
+    [Fact]
+    public void PreTokenizerNamesAreWarnedAboutOrRefused()
+    {
+        string temp = Path.GetTempFileName();
+        try
+        {
+            WriteGpt2VocabWithPre(temp, "some-future-name");
+            var unknown = CliRunner.Run("tokenize", "-m", temp, "--text", "Hello world", "--json");
+            Assert.Equal(0, unknown.ExitCode);
+            Assert.Contains("warning: unknown pre-tokenizer 'some-future-name'", unknown.Err);
+
+            WriteGpt2VocabWithPre(temp, "gemma4");
+            var unsupported = CliRunner.Run("tokenize", "-m", temp, "--text", "Hello world");
+            Assert.Equal(1, unsupported.ExitCode);
+            Assert.Equal("error: unsupported pre-tokenizer 'gemma4' (it needs SentencePiece-style BPE over raw UTF-8)", unsupported.Err.Trim());
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static void WriteGpt2VocabWithPre(string path, string pre)
+    {
+        using var source = SharpInfer.Gguf.GgufFile.Open(SharedData.File("vocab/ggml-vocab-gpt-2.gguf"));
+        var writer = SharpInfer.Gguf.GgufWriter.FromFile(source);
+        writer.Metadata.Set("tokenizer.ggml.pre", SharpInfer.Gguf.GgufValue.FromString(pre));
+        writer.Save(path);
+    }
 }

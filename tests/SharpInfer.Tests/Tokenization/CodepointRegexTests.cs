@@ -29,7 +29,7 @@ public class CodepointRegexTests
         var regex = new CodepointRegex(pattern);
         var cps = regex.Prepare(UnicodeFlags.CodePoints(text));
         var list = new List<(int, int)>();
-        regex.Matches(cps, 0, cps.Length, list);
+        regex.Matches(cps, 0, cps.Length, list, new BacktrackStack());
         return list;
     }
 
@@ -42,6 +42,7 @@ public class CodepointRegexTests
         { "digits", "[0-9][0-9][0-9]" },
         { "coder", "\\s?[\\p{L}]+" },
         { "trailing", "\\s+$" },
+        { "leading run", "[a-zA-Z]+[.!0-9]" },
         { "lookahead", "[^\\r\\n\\p{L}\\p{N}]?((?=[\\p{L}])([^a-z]))*((?=[\\p{L}])([^A-Z]))+|[\\p{N}]{1,3}" },
     };
 
@@ -63,14 +64,59 @@ public class CodepointRegexTests
     public void HandWrittenSplittersEqualTheirPatternsOnAsciiText()
     {
         var random = new Random(7);
-        var gpt2 = new CodepointRegex(PreTokenizerSplitters.Gpt2Pattern + "|\\s+");
-        var llama3 = new CodepointRegex(PreTokenizerSplitters.Llama3Pattern);
+        var gpt2 = new CodepointRegex(PreTokenizerPatterns.Gpt2 + "|\\s+");
+        var llama3 = new CodepointRegex(PreTokenizerPatterns.Llama3);
         for (int i = 0; i < 3000; i++)
         {
             string text = RandomAscii(random, 20);
             var cps = UnicodeFlags.CodePoints(text);
             Assert.Equal(Split(gpt2, cps), Custom(PreTokenizerSplitters.SplitGpt2, cps));
             Assert.Equal(Split(llama3, cps), Custom(PreTokenizerSplitters.SplitLlama3, cps));
+        }
+    }
+
+    /// <summary>Letters, marks, digits of several scripts, punctuation, symbols, every kind of whitespace, unassigned and astral code points.</summary>
+    private static readonly string[] UnicodeAlphabet =
+    [
+        "a", "Z", "0", "7", "123", "4567", " ", "  ", "\t", "\n", "\r", "\v", "'", "s", "T", "re", "LL", ".", ",", "!", "-", "_", "$", "+", "<", "|", "`", "~",
+        "é", "ß", "Ω", "ж", "中", "ひ", "한", "\u0301", "\u0903", "٣", "४", "Ⅻ", "½", "²", "…", "—", "「", "€", "©", "∑",
+        "\u00a0", "\u3000", "\u2003", "\u0085", "\u2028", "\u200d", "\ufeff", "\u0378", "\ue000", "𝔘", "𐐀", "🦙", "𠀀", "\U0001F1EB",
+    ];
+
+    private static int[] RandomUnicode(Random r, int maxPieces)
+    {
+        var sb = new System.Text.StringBuilder();
+        int n = r.Next(maxPieces + 1);
+        for (int i = 0; i < n; i++) sb.Append(UnicodeAlphabet[r.Next(UnicodeAlphabet.Length)]);
+        return UnicodeFlags.CodePoints(sb.ToString());
+    }
+
+    public static TheoryData<string> Splitters => new() { "gpt2", "llama3", "qwen2", "superbpe" };
+
+    /// <summary>
+    /// The hand-written splitters against their patterns on Unicode text. Qwen2's and SuperBPE's splitters stand in
+    /// for patterns llama.cpp runs through std::regex, so they must equal the patterns; GPT-2's and Llama 3's are
+    /// llama.cpp's own definitions, and the patterns agree with them as well.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Splitters))]
+    public void HandWrittenSplittersEqualTheirPatternsOnUnicodeText(string name)
+    {
+        var (pattern, split) = name switch
+        {
+            "gpt2" => (PreTokenizerPatterns.Gpt2 + "|\\s+", (Action<int[], int, int, List<(int, int)>>)PreTokenizerSplitters.SplitGpt2),
+            "llama3" => (PreTokenizerPatterns.Llama3, PreTokenizerSplitters.SplitLlama3),
+            "superbpe" => (PreTokenizerPatterns.RightAlignedThrees, PreTokenizerSplitters.SplitRightAlignedThrees),
+            _ => (PreTokenizerPatterns.Qwen2, PreTokenizerSplitters.SplitQwen2),
+        };
+        var regex = new CodepointRegex(pattern);
+        var random = new Random(11);
+        for (int i = 0; i < 4000; i++)
+        {
+            var cps = RandomUnicode(random, 14);
+            var expected = Split(regex, cps);
+            var actual = Custom(split, cps);
+            Assert.True(expected.SequenceEqual(actual), $"{name}: {string.Join(' ', cps.Select(c => c.ToString("X")))}\n regex  {string.Join(' ', expected)}\n custom {string.Join(' ', actual)}");
         }
     }
 
@@ -86,13 +132,13 @@ public class CodepointRegexTests
     {
         var prepared = regex.Prepare(cps);
         var matches = new List<(int Start, int Length)>();
-        regex.Matches(prepared, 0, prepared.Length, matches);
+        regex.Matches(prepared, 0, prepared.Length, matches, new BacktrackStack());
         var pieces = new List<(int, int)>();
         int cursor = 0;
         foreach (var (s, l) in matches)
         {
             if (s > cursor) pieces.Add((cursor, s - cursor));
-            pieces.Add((s, l));
+            if (l > 0) pieces.Add((s, l));
             cursor = s + l;
         }
         if (cursor < cps.Length) pieces.Add((cursor, cps.Length - cursor));
@@ -105,7 +151,7 @@ public class CodepointRegexTests
         var regex = new CodepointRegex("\\p{L}+");
         var cps = regex.Prepare(UnicodeFlags.CodePoints("ab𝔘𝔫c 1"));
         var list = new List<(int, int)>();
-        regex.Matches(cps, 0, cps.Length, list);
+        regex.Matches(cps, 0, cps.Length, list, new BacktrackStack());
         Assert.Equal([(0, 5)], list);
     }
 
