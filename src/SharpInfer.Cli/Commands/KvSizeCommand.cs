@@ -28,10 +28,10 @@ internal static class KvSizeCommand
             if (!LlamaModel.Architectures.Contains(arch)) throw new ModelLoadException($"unsupported architecture '{arch}' (supported: {string.Join(", ", LlamaModel.Architectures)})");
             var hp = LlamaHyperParameters.FromMetadata(file.Metadata);
             int ctx = parse.GetValue(cells);
-            if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
+            if (ctx < 0) throw new UsageException($"--ctx-size must be positive (got {ctx})");
             if (ctx == 0) ctx = Math.Min(hp.TrainingContext, 4096);
             int p = parse.GetValue(parallel);
-            if (p < 1) throw new ArgumentException($"--parallel must be at least 1 (got {p})");
+            if (p < 1) throw new UsageException($"--parallel must be at least 1 (got {p})");
             var options = new KvCacheOptions
             {
                 Cells = ctx,

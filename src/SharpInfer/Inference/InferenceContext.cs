@@ -26,6 +26,7 @@ public sealed unsafe class InferenceContext : IDisposable
         int ctx = options.ContextSize > 0 ? options.ContextSize : Math.Min(hp.TrainingContext, 4096);
         if (options.MicroBatchSize < 1) throw new ArgumentException($"micro-batch size must be positive (got {options.MicroBatchSize})");
         Options = options with { ContextSize = ctx };
+        ContextMemory.EnsureFits(model, Options);
         Pool = new ComputePool(options.ResolvedThreads);
         try
         {
@@ -126,6 +127,7 @@ public sealed unsafe class InferenceContext : IDisposable
                 start,
                 _outputs.AsSpan(0, outs));
             _pass.Run(fb, Kv, _logits.Pointer + (long)outputRow * vocab);
+            LogitsGuard.Check(_logits.Pointer + (long)outputRow * vocab, vocab, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count));
             outputRow += outs;
         }
         _outputCount = batch.OutputCount;

@@ -47,17 +47,16 @@ public sealed class KvCacheSet : IDisposable
     /// <summary>Builds the groups; <paramref name="options"/> gives cells, types and sequences for the full-attention group.</summary>
     public KvCacheSet(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
     {
-        var keys = layers.Select(l => l.SlidingWindow > 0 ? (l.SlidingWindow, l.WindowType) : (0, SlidingWindowType.Standard)).Distinct().OrderBy(k => k.Item1).ToList();
-        _groups = new KvCacheGroup[keys.Count];
+        var plan = PlanGroups(options, layers, microBatch);
+        _groups = new KvCacheGroup[plan.Count];
         _layers = new (int, int)[layers.Count];
         try
         {
-            for (int g = 0; g < keys.Count; g++)
+            for (int g = 0; g < plan.Count; g++)
             {
-                var (window, type) = keys[g];
-                var members = Enumerable.Range(0, layers.Count).Where(l => (layers[l].SlidingWindow > 0 ? (layers[l].SlidingWindow, layers[l].WindowType) : (0, SlidingWindowType.Standard)) == keys[g]).ToList();
-                for (int i = 0; i < members.Count; i++) _layers[members[i]] = (g, i);
-                _groups[g] = new KvCacheGroup(GroupOptions(options, window, type, microBatch), members.Select(l => layers[l].Shape).ToArray());
+                var members = plan[g].Members;
+                for (int i = 0; i < members.Length; i++) _layers[members[i]] = (g, i);
+                _groups[g] = new KvCacheGroup(plan[g].Options, members.Select(l => layers[l].Shape).ToArray());
             }
         }
         catch
@@ -67,6 +66,39 @@ public sealed class KvCacheSet : IDisposable
         }
         Options = options;
         LayerCount = layers.Count;
+    }
+
+    /// <summary>
+    /// Bytes a cache with these options would take, without allocating: the K and V rows of every group, and the
+    /// cells' bookkeeping (<see cref="CellBookkeepingBytes"/> per cell, <see cref="PlacementBytes"/> per context
+    /// cell and group). Throws <see cref="ArgumentException"/> for options the cache would refuse.
+    /// </summary>
+    public static (long KBytes, long VBytes, long CellBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
+    {
+        long k = 0, v = 0, cells = 0;
+        foreach (var (groupOptions, members) in PlanGroups(options, layers, microBatch))
+        {
+            var (gk, gv) = KvCacheGroup.ComputeBytes(groupOptions, members.Select(l => layers[l].Shape).ToArray());
+            k = checked(k + gk);
+            v = checked(v + gv);
+            cells = checked(cells + (long)KvCacheGroup.AllocatedCells(groupOptions) * CellBookkeepingBytes + (long)options.Cells * PlacementBytes);
+        }
+        return (k, v, cells);
+    }
+
+    /// <summary>Managed bytes per allocated cell besides its rows: position, shift and sequence bits (40), its entry in the sequence's sorted cell list (up to 16).</summary>
+    public const int CellBookkeepingBytes = 56;
+
+    /// <summary>Managed bytes per context cell and group for the batch placement (a pool and a cell index).</summary>
+    public const int PlacementBytes = 8;
+
+    /// <summary>The groups a cache of these layers has: full attention first, then one per distinct window, each with its member layers.</summary>
+    private static List<(KvCacheOptions Options, int[] Members)> PlanGroups(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
+    {
+        static (int, SlidingWindowType) Key(KvLayerSpec l) => l.SlidingWindow > 0 ? (l.SlidingWindow, l.WindowType) : (0, SlidingWindowType.Standard);
+        return layers.Select(Key).Distinct().OrderBy(k => k.Item1)
+            .Select(key => (GroupOptions(options, key.Item1, key.Item2, microBatch), Enumerable.Range(0, layers.Count).Where(l => Key(layers[l]) == key).ToArray()))
+            .ToList();
     }
 
     /// <summary>Options of a group: a window group needs only window + micro-batch cells per pool (never more than the context).</summary>

@@ -12,8 +12,14 @@ namespace SharpInfer.Models;
 /// </summary>
 public static class ModelSynthesizer
 {
-    /// <summary>Generates the model at <paramref name="output"/> (written atomically); returns the number of parameters.</summary>
-    public static long Write(ModelShape shape, QuantizationMix mix, string vocabPath, string output, ulong seed)
+    /// <summary>
+    /// Generates the model at <paramref name="output"/> (written atomically by the rules of
+    /// <see cref="Files.OutputFile"/>; never over the vocab file); returns the number of parameters.
+    /// <paramref name="fallbacks"/> records the matrices whose rows took llama.cpp's fallback type,
+    /// <paramref name="progress"/> hears (tensors written, total), and <paramref name="cancellation"/> stops the write.
+    /// </summary>
+    public static long Write(ModelShape shape, QuantizationMix mix, string vocabPath, string output, ulong seed,
+        FallbackLog? fallbacks = null, CancellationToken cancellation = default, Action<int, int>? progress = null)
     {
         using var vocab = GgufFile.Open(vocabPath);
         var tokens = vocab.Metadata.TryGetArray("tokenizer.ggml.tokens") ?? throw new ArgumentException($"{vocabPath} has no tokenizer (tokenizer.ggml.tokens)");
@@ -44,7 +50,7 @@ public static class ModelSynthesizer
         void Matrix(string name, int columns, int rows, float scale, int layer)
         {
             var info = new GgufTensorInfo(name, GgmlType.F32, [columns, rows], 0);
-            var type = mix.Choose(info, shape.Layers);
+            var type = mix.Choose(info, shape.Layers, fallbacks);
             ulong tensorSeed = seed ^ (ulong)name.GetHashCode(StringComparison.Ordinal) * 0x9E3779B97F4A7C15UL;
             w.AddTensor(name, type, [columns, rows], stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));
         }
@@ -72,7 +78,8 @@ public static class ModelSynthesizer
             Matrix(p + "ffn_up.weight", d, shape.FeedForwardLength, projScale, l);
             Matrix(p + "ffn_down.weight", shape.FeedForwardLength, d, downScale, l);
         }
-        w.Save(output);
+        w.Progress = progress;
+        w.Save(output, cancellation, [vocabPath]);
         return shape.Parameters(vocabSize);
     }
 
