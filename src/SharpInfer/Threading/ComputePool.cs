@@ -46,7 +46,15 @@ public sealed unsafe class ComputePool : IDisposable
     private ExceptionDispatchInfo? _failure;
 
     /// <summary>Creates a pool with <paramref name="threads"/> threads in all (the caller counts as one).</summary>
-    public ComputePool(int threads)
+    public ComputePool(int threads) : this(threads, null)
+    {
+    }
+
+    /// <summary>
+    /// A pool whose workers first wait for <paramref name="workersMayStart"/>: lets tests hold workers off the CPU,
+    /// the extreme of a descheduled thread, and check that jobs complete without them.
+    /// </summary>
+    internal ComputePool(int threads, WaitHandle? workersMayStart)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), "at least one thread is needed");
         ThreadCount = threads;
@@ -58,7 +66,11 @@ public sealed unsafe class ComputePool : IDisposable
         for (int i = 0; i < _workers.Length; i++)
         {
             int index = i + 1;
-            _workers[i] = new Thread(() => WorkerLoop(index)) { IsBackground = true, Name = $"sharpinfer-compute-{index}" };
+            _workers[i] = new Thread(() =>
+            {
+                workersMayStart?.WaitOne();
+                WorkerLoop(index);
+            }) { IsBackground = true, Name = $"sharpinfer-compute-{index}" };
             _workers[i].Start();
         }
     }
