@@ -36,7 +36,7 @@ public static class CliApp
         }
         catch (Exception e)
         {
-            return await FailAsync(stderr, CliErrors.Describe(e), UsageError);
+            return await FailAsync(stderr, CliErrors.DescribeParseError(CliErrors.Describe(e)), UsageError);
         }
         if (UsageProblem(root, parse, args) is { } problem) return await FailAsync(stderr, problem, UsageError);
         try
@@ -89,7 +89,15 @@ public static class CliApp
             {
                 option.Validators.Add(result =>
                 {
-                    double value = option.ValueType == typeof(float) ? result.GetValueOrDefault<float>() : result.GetValueOrDefault<double>();
+                    double value;
+                    try
+                    {
+                        value = option.ValueType == typeof(float) ? result.GetValueOrDefault<float>() : result.GetValueOrDefault<double>();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return; // not a number at all: the parser reports that itself
+                    }
                     if (!double.IsFinite(value)) result.AddError($"{option.Name} must be a finite number (got {SafeText.Quote(result.Tokens.LastOrDefault()?.Value)})");
                 });
             }
