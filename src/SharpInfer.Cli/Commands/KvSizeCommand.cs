@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SharpInfer.Gguf;
+using SharpInfer.Inference;
 using SharpInfer.KvCache;
 using SharpInfer.Models;
 using SharpInfer.Tensors;
@@ -42,10 +43,16 @@ internal static class KvSizeCommand
             };
             var layout = Enumerable.Repeat(new KvLayerShape(hp.KWidth, hp.VWidth, hp.HeadDimK, hp.HeadDimV), hp.LayerCount).ToArray();
             var (k, v) = KvCacheGroup.ComputeBytes(options, layout);
+            var contextOptions = new ContextOptions { ContextSize = ctx, TypeK = options.TypeK, TypeV = options.TypeV, MaxSequences = p, UnifiedKv = options.Unified, MicroBatchSize = Math.Max(1, parse.GetValue(ubatch)) };
+            var specs = layout.Select(l => new KvLayerSpec(l)).ToArray();
+            var (kvWithCells, scratch) = ContextMemory.Estimate(hp, specs, contextOptions);
+            long needed = kvWithCells + scratch;
+            long? available = SystemMemory.AvailableBytes();
+            int fits = available is long a && needed > a ? ContextMemory.LargestFitting(hp, specs, contextOptions, a) : ctx;
             ctx = KvCacheGroup.AllocatedCells(options);
             if (parse.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                 {
                     ["cells"] = ctx,
                     ["layers"] = hp.LayerCount,
@@ -56,12 +63,20 @@ internal static class KvSizeCommand
                     ["k_bytes"] = k,
                     ["v_bytes"] = v,
                     ["total_bytes"] = k + v,
+                    ["context_bytes"] = needed,
+                    ["available_bytes"] = available,
+                    ["fits"] = available is null || needed <= available,
                 }));
             }
             else
             {
                 io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, hp.LayerCount, options));
                 io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
+                io.Out.WriteLine(available is not long free
+                    ? $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers (the memory available is unknown here)"
+                    : needed <= free
+                        ? $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, it fits"
+                        : $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, at most {fits} cells fit (-c {fits})");
             }
             return 0;
         });

@@ -18,11 +18,14 @@ public sealed class ContextTooLargeException(string message) : Exception(message
 public static class ContextMemory
 {
     /// <summary>The bytes a context of <paramref name="model"/> with these options (context size resolved) would take.</summary>
-    public static (long KvBytes, long ScratchBytes) Estimate(Model model, ContextOptions options)
+    public static (long KvBytes, long ScratchBytes) Estimate(Model model, ContextOptions options) =>
+        Estimate(model.Network.HyperParameters, model.Network.KvLayout, options);
+
+    /// <summary>The bytes a context would take, from the hyper-parameters and cache layout alone (nothing loaded).</summary>
+    public static (long KvBytes, long ScratchBytes) Estimate(LlamaHyperParameters hp, IReadOnlyList<KvLayerSpec> layout, ContextOptions options)
     {
-        var hp = model.Network.HyperParameters;
         int ubatch = Math.Min(options.MicroBatchSize, options.ContextSize);
-        var (k, v, cells) = KvCacheSet.ComputeBytes(CacheOptions(options), model.Network.KvLayout, ubatch);
+        var (k, v, cells) = KvCacheSet.ComputeBytes(CacheOptions(options), layout, ubatch);
         return (checked(k + v + cells), ScratchBytes(hp, ubatch, options.ResolvedThreads, options.MaxSequences));
     }
 
@@ -37,27 +40,32 @@ public static class ContextMemory
     public static void EnsureFits(Model model, ContextOptions options, long? availableBytes)
     {
         if (availableBytes is not long available) return;
-        var (kv, scratch) = Estimate(model, options);
+        var (hp, layout) = (model.Network.HyperParameters, model.Network.KvLayout);
+        var (kv, scratch) = Estimate(hp, layout, options);
         long total = checked(kv + scratch);
         if (total <= available) return;
-        int fits = LargestFitting(model, options, available);
+        int fits = LargestFitting(hp, layout, options, available);
         string advice = fits > 0 ? $"at most {fits} cells fit (-c {fits})" : "even the smallest context does not fit: free memory or use a smaller model";
         throw new ContextTooLargeException(string.Create(CultureInfo.InvariantCulture,
             $"a context of {options.ContextSize} cells needs {Gib(total)} (KV cache {Gib(kv)}, buffers {Gib(scratch)}) but {Gib(available)} of memory is available; {advice}"));
     }
 
-    private static int LargestFitting(Model model, ContextOptions options, long available)
+    /// <summary>The largest context size (at most the one asked for) whose cache and buffers fit in <paramref name="available"/> bytes; 0 when none does.</summary>
+    public static int LargestFitting(LlamaHyperParameters hp, IReadOnlyList<KvLayerSpec> layout, ContextOptions options, long available)
     {
         int lo = 0, hi = options.ContextSize;
         while (lo < hi)
         {
             int mid = lo + (hi - lo + 1) / 2;
-            var (kv, scratch) = Estimate(model, options with { ContextSize = mid });
+            var (kv, scratch) = Estimate(hp, layout, options with { ContextSize = mid });
             if (kv + scratch <= available) lo = mid;
             else hi = mid - 1;
         }
         return lo;
     }
+
+    /// <summary>Bytes in GiB with two decimals, as messages show them.</summary>
+    public static string Gib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB");
 
     private static KvCacheOptions CacheOptions(ContextOptions options) => new()
     {
@@ -82,6 +90,4 @@ public static class ContextMemory
         long floats = checked(ubatch * perToken + threads * attention + (long)ubatch * d + (long)Math.Max(1, sequences) * hp.VocabSize);
         return checked(floats * sizeof(float) + MatMul.ScratchBytesFor(ubatch, widest, threads));
     }
-
-    private static string Gib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB");
 }

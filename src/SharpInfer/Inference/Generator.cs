@@ -144,8 +144,7 @@ public sealed class Generator(InferenceContext context)
         }
         try
         {
-            using var stream = File.OpenRead(path);
-            var restored = Context.LoadState(stream, seq);
+            var restored = KvState.RestoreFile(Context.Kv, path, Context.StateIdentity, seq);
             int common = 0;
             while (common < restored.Tokens.Length && common < prompt.Length && restored.Tokens[common] == prompt[common]) common++;
             int reuse = Math.Min(common, prompt.Length - 1);
@@ -167,7 +166,7 @@ public sealed class Generator(InferenceContext context)
     {
         try
         {
-            OutputFile.Write(path, KvState.FileKind, stream => Context.SaveState(stream, seq, prompt), cancellation, [Context.Model.Path]);
+            KvState.SaveFile(Context.Kv, path, Context.StateIdentity, seq, prompt, cancellation, [Context.Model.Path]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -79,6 +79,23 @@ public static unsafe class KvState
         output.Flush();
     }
 
+    /// <summary>
+    /// Saves to a file by the rules of <see cref="OutputFile"/>: only a state file (or nothing) at
+    /// <paramref name="path"/> is replaced, never one of <paramref name="inputs"/> (the model); the state goes through a
+    /// fsynced temporary file that <paramref name="cancellation"/> or a failure removes. For prompt caches and saved
+    /// slots.
+    /// </summary>
+    public static void SaveFile(KvCacheSet cache, string path, KvStateIdentity identity, int seq = -1, int[]? tokens = null,
+        CancellationToken cancellation = default, IEnumerable<string?>? inputs = null) =>
+        OutputFile.Write(path, FileKind, stream => Save(cache, stream, identity, seq, tokens), cancellation, inputs);
+
+    /// <summary>Restores from a file (see <see cref="Restore"/>); a file that is not a state file is refused as such.</summary>
+    public static RestoreResult RestoreFile(KvCacheSet cache, string path, KvStateIdentity identity, int targetSeq = -1)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return Restore(cache, stream, identity, targetSeq);
+    }
+
     private static List<(int Stream, int Cell)> CellsToSave(KvCacheGroup g, int seq)
     {
         var cells = new List<(int Stream, int Cell)>();
