@@ -42,11 +42,16 @@ internal static class BenchCommand
             if (np is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {np})");
             if (parse.GetValue(phases) && n == 0) throw new UsageException("--phases needs a tg test (-n > 0)");
             int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
+            // In 64 bits: -p, -n and --depth near int.MaxValue would otherwise wrap to a small or negative context.
+            long cells = np > 1 ? d + (long)np * (n + 8L) + 8 : d + (long)Math.Max(p, n) + 8;
+            if (cells > SharpInfer.KvCache.KvCacheGroup.MaxCells)
+            {
+                throw new UsageException($"--depth, -p, -n and --parallel ask for a context of {cells} cells; at most {SharpInfer.KvCache.KvCacheGroup.MaxCells}");
+            }
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
-            int ctx = d + Math.Max(p, n) + 8;
             var options = new ContextOptions
             {
-                ContextSize = np > 1 ? d + np * (n + 8) + 8 : ctx,
+                ContextSize = (int)cells,
                 Threads = t,
                 MicroBatchSize = parse.GetValue(ubatch),
                 MaxSequences = np,

@@ -81,7 +81,7 @@ internal static class LogitsCommand
         var tokenizer = context.Model.Tokenizer;
         var tokens = tokenizer.Tokenize(prompt, addSpecial: true, parseSpecial: true);
         if (tokens.Length == 0) throw new ArgumentException("a prompt tokenized to nothing");
-        if (tokens.Length + greedyCount > context.Kv.Capacity)
+        if ((long)tokens.Length + greedyCount > context.Kv.Capacity)
         {
             throw new ArgumentException($"prompt of {tokens.Length} tokens plus {greedyCount} greedy tokens exceeds the context of {context.Kv.Capacity}; raise -c");
         }

@@ -71,6 +71,7 @@ public sealed class CliMessageTests : IDisposable
         { ["kv-size", "-m", "MODEL", "--parallel", "0"], "--parallel must be at least 1" },
         { ["tokenize", "-m", "MODEL"], "exactly one of --text or --file" },
         { ["bench", "-m", "MODEL", "-r", "0"], "-r must be at least 1" },
+        { ["bench", "-m", "MODEL", "-p", "2000000000", "--depth", "2000000000"], "ask for a context of 4000000008 cells" },
         { ["quantize", "MODEL", "OUT", "Q9_9"], "unknown type or mix 'Q9_9'" },
         { ["synth", "--shape", "gpt-5", "--type", "Q4_0", "-o", "OUT"], "unknown shape" },
         { ["run", "-m", "MODEL", "-p", "hi", "--no-such-flag"], "--no-such-flag" },
