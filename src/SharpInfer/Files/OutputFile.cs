@@ -81,7 +81,7 @@ public static class OutputFile
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                write(new CancellableStream(stream, cancellation));
+                write(new ObservedStream(stream, ObservedStream.Cancelling(cancellation)));
                 cancellation.ThrowIfCancellationRequested();
                 stream.Flush(flushToDisk: true);
                 beforeRename?.Invoke(stream.SafeFileHandle);

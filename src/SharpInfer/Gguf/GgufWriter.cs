@@ -90,7 +90,7 @@ public sealed class GgufWriter
     /// <summary>Writes the whole file to a stream.</summary>
     public void WriteTo(Stream output)
     {
-        var counting = new CountingStream(output);
+        var counting = new ObservedStream(output);
         uint alignment = Alignment;
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new InvalidOperationException($"alignment {alignment} is not a power of two");
 
@@ -134,7 +134,7 @@ public sealed class GgufWriter
 
     private static long Pad(long size, uint alignment) => (size + alignment - 1) / alignment * alignment;
 
-    private static void WritePadding(CountingStream s, uint alignment)
+    private static void WritePadding(ObservedStream s, uint alignment)
     {
         long pad = Pad(s.Written, alignment) - s.Written;
         Span<byte> zeros = stackalloc byte[64];
@@ -226,31 +226,5 @@ public sealed class GgufWriter
         Span<byte> b = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(b, v);
         s.Write(b);
-    }
-
-    /// <summary>Pass-through stream that counts bytes written (for offsets and padding).</summary>
-    private sealed class CountingStream(Stream inner) : Stream
-    {
-        public long Written { get; private set; }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written;
-        public override long Position { get => Written; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            inner.Write(buffer);
-            Written += buffer.Length;
-        }
-        public override void WriteByte(byte value)
-        {
-            inner.WriteByte(value);
-            Written++;
-        }
     }
 }

@@ -68,7 +68,7 @@ public static unsafe class KvState
             w.Write(payloadLength);
         }
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var hashing = new HashingStream(output, hash);
+        var hashing = new ObservedStream(output, hash.AppendData);
         using (var buffered = new BufferedStream(hashing, 1 << 16))
         using (var pw = new BinaryWriter(buffered, Encoding.UTF8, leaveOpen: true))
         {
@@ -469,29 +469,6 @@ public static unsafe class KvState
                     input.ReadExactly(new Span<byte>(stream.VRow(l, targets[g][i]), (int)stream.VRowBytes[l]));
                 }
             }
-        }
-    }
-
-    /// <summary>Passes writes through to a stream and into a running hash, counting them.</summary>
-    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
-    {
-        public long Written { get; private set; }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written;
-        public override long Position { get => Written; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            hash.AppendData(buffer);
-            inner.Write(buffer);
-            Written += buffer.Length;
         }
     }
 }

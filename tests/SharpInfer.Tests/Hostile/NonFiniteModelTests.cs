@@ -16,8 +16,8 @@ public sealed class NonFiniteModelTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    /// <summary>stories260K with one value of one tensor replaced (or a metadata float set).</summary>
-    private string Broken(string name, string? tensor = null, string? key = null, float value = float.NaN)
+    /// <summary>stories260K with one value of one tensor replaced (the middle one unless <paramref name="element"/> says), or a metadata float set.</summary>
+    private string Broken(string name, string? tensor = null, string? key = null, float value = float.NaN, Func<GgufTensorInfo, int>? element = null)
     {
         using var file = GgufFile.Open(SharedData.Stories);
         var w = new GgufWriter(file.Version);
@@ -30,7 +30,7 @@ public sealed class NonFiniteModelTests : IDisposable
                 continue;
             }
             var values = MemoryMarshal.Cast<byte, float>(file.GetData(t)).ToArray();
-            values[values.Length / 2] = value;
+            values[element?.Invoke(t) ?? values.Length / 2] = value;
             w.AddTensor(t.Name, t.Type, t.Shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         }
         string path = Path.Combine(_dir, name);
@@ -76,25 +76,9 @@ public sealed class NonFiniteModelTests : IDisposable
     {
         // An infinite embedding row poisons only the positions that see that token: decoded one token at a time, the
         // first steps are fine and the error names the position of that token.
-        using var file = GgufFile.Open(SharedData.Stories);
         using var model = SharpInfer.Models.Model.Load(SharedData.Stories);
         int[] tokens = model.Tokenizer.Tokenize("Once upon a time", true, false);
-        int poisoned = tokens[2];
-        string path = Path.Combine(_dir, "inf-row.gguf");
-        var w = new GgufWriter(file.Version);
-        foreach (var (k, v) in file.Metadata) w.Metadata.Set(k, v);
-        foreach (var t in file.Tensors)
-        {
-            if (t.Name != "token_embd.weight")
-            {
-                w.AddTensor(file, t);
-                continue;
-            }
-            var values = MemoryMarshal.Cast<byte, float>(file.GetData(t)).ToArray();
-            values[poisoned * (int)t.RowLength] = float.PositiveInfinity;
-            w.AddTensor(t.Name, t.Type, t.Shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
-        }
-        w.Save(path);
+        string path = Broken("inf-row.gguf", tensor: "token_embd.weight", value: float.PositiveInfinity, element: t => tokens[2] * (int)t.RowLength);
         using var broken = SharpInfer.Models.Model.Load(path);
         using var context = broken.CreateContext(new ContextOptions { ContextSize = 32 });
         var batch = new Batch(1);
