@@ -69,7 +69,8 @@ public static class CliApp
         {
             if (args.Length == 0) return $"no command given; commands: {commands} (see 'sharpinfer --help')";
             string first = args[0];
-            if (!first.StartsWith('-')) return $"unknown command {SafeText.Quote(first)}; commands: {commands} (see 'sharpinfer --help')";
+            string what = first.StartsWith('-') ? "option" : "command";
+            return $"unknown {what} {SafeText.Quote(first)}; commands: {commands} (see 'sharpinfer --help')";
         }
         string where = parse.CommandResult.Command == root ? "sharpinfer" : $"sharpinfer {parse.CommandResult.Command.Name}";
         if (parse.Errors.Count > 0) return $"{CliErrors.DescribeParseError(parse.Errors[0].Message)} (see '{where} --help')";

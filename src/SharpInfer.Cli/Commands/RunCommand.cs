@@ -67,6 +67,8 @@ internal static class RunCommand
             if (n < -1) throw new UsageException($"-n must be -1 or more (got {n})");
             int sequences = parse.GetValue(parallel);
             if (sequences is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {sequences})");
+            if (sequences > 1 && parse.GetValue(contextShift)) throw new UsageException("--context-shift works with one sequence only");
+            if (sequences > 1 && parse.GetValue(promptCache) is not null) throw new UsageException("--prompt-cache works with one sequence only");
             var contextOptions = common.ContextOptions(parse, GgmlType.F16, io, sequences, parse.GetValue(unified));
 
             string modelPath = parse.GetValue(common.Model)!;
@@ -100,8 +102,6 @@ internal static class RunCommand
             };
             if (sequences > 1)
             {
-                if (options.ContextShift) throw new UsageException("--context-shift works with one sequence only");
-                if (options.PromptCachePath is not null) throw new UsageException("--prompt-cache works with one sequence only");
                 var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
                 WriteParallel(io, results, loadMs, asJson);
                 if (!asJson) CommonOptions.NoteSmallPages(model, io);
