@@ -15,8 +15,15 @@ public static class BenchmarkSmoke
         .OrderBy(t => t.Name)
         .ToList();
 
+    /// <summary>One benchmark method run for one parameter combination, with what its two calls returned (null for void).</summary>
+    public sealed record Case(string Parameters, string Method, object? First, object? Second)
+    {
+        /// <summary>Parameters and method, e.g. <c>QuantizedDotBenchmarks(Type=Q4_0).Simd</c>.</summary>
+        public override string ToString() => $"{Parameters}.{Method}";
+    }
+
     /// <summary>Runs <paramref name="type"/>'s benchmarks for every combination of its parameters; returns the cases run.</summary>
-    public static List<string> Run(Type type)
+    public static List<Case> Run(Type type)
     {
         var parameters = type.GetProperties()
             .Select(p => (Property: p, Values: p.GetCustomAttribute<ParamsAttribute>()?.Values))
@@ -25,7 +32,7 @@ public static class BenchmarkSmoke
         var benchmarks = type.GetMethods().Where(m => m.GetCustomAttribute<BenchmarkAttribute>() != null).ToList();
         var setup = type.GetMethods().FirstOrDefault(m => m.GetCustomAttribute<GlobalSetupAttribute>() != null);
         var cleanup = type.GetMethods().FirstOrDefault(m => m.GetCustomAttribute<GlobalCleanupAttribute>() != null);
-        var cases = new List<string>();
+        var cases = new List<Case>();
         foreach (var combination in Combinations(parameters.Select(p => p.Values!).ToList()))
         {
             var instance = Activator.CreateInstance(type)!;
@@ -36,9 +43,9 @@ public static class BenchmarkSmoke
             {
                 foreach (var benchmark in benchmarks)
                 {
-                    benchmark.Invoke(instance, null);
-                    benchmark.Invoke(instance, null);
-                    cases.Add($"{name}.{benchmark.Name}");
+                    object? first = benchmark.Invoke(instance, null);
+                    object? second = benchmark.Invoke(instance, null);
+                    cases.Add(new Case(name, benchmark.Name, first, second));
                 }
             }
             finally

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text.RegularExpressions;
 using SharpInfer.Cli.Commands;
+using SharpInfer.Files;
 
 namespace SharpInfer.Cli;
 
@@ -9,11 +12,14 @@ namespace SharpInfer.Cli;
 /// </summary>
 public static class CliApp
 {
-    /// <summary>Exit code for bad usage (unknown option, missing argument).</summary>
+    /// <summary>Exit code for bad usage (unknown command or option, missing or malformed argument, out-of-range option value).</summary>
     public const int UsageError = 2;
 
     /// <summary>Exit code for a failure while running a command (bad file, bad model, I/O).</summary>
     public const int Failure = 1;
+
+    /// <summary>Exit code of a run cancelled by Ctrl+C (SIGINT); SIGTERM gives 143 (see Program).</summary>
+    public const int Cancelled = 130;
 
     /// <summary>Runs the command line with the given streams (used by Program and by tests in-process).</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
@@ -21,6 +27,7 @@ public static class CliApp
         var io = new CliIO(stdout, stderr, cancellation);
         var root = new RootCommand("SharpInfer: run GGUF language models in pure C#.");
         foreach (var command in CommandSet.Create(io)) root.Subcommands.Add(command);
+        foreach (var command in root.Subcommands) RequireFiniteNumbers(command);
 
         ParseResult parse;
         try
@@ -29,20 +36,9 @@ public static class CliApp
         }
         catch (Exception e)
         {
-            await stderr.WriteLineAsync($"error: {e.Message}");
-            return UsageError;
+            return await FailAsync(stderr, CliErrors.DescribeParseError(CliErrors.Describe(e)), UsageError);
         }
-        if (parse.Errors.Count > 0)
-        {
-            string command = parse.CommandResult.Command == root ? "sharpinfer" : $"sharpinfer {parse.CommandResult.Command.Name}";
-            await stderr.WriteLineAsync($"error: {parse.Errors[0].Message} (see '{command} --help')");
-            return UsageError;
-        }
-        if (FindStrayOption(parse) is { } stray)
-        {
-            await stderr.WriteLineAsync($"error: unknown option '{stray}' (see 'sharpinfer {parse.CommandResult.Command.Name} --help')");
-            return UsageError;
-        }
+        if (UsageProblem(root, parse, args) is { } problem) return await FailAsync(stderr, problem, UsageError);
         try
         {
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
@@ -51,13 +47,63 @@ public static class CliApp
         catch (OperationCanceledException)
         {
             await stderr.WriteLineAsync("cancelled");
-            return 130;
+            return Cancelled;
         }
         catch (Exception e)
         {
-            await stderr.WriteLineAsync($"error: {CliErrors.Describe(e)}");
-            return Failure;
+            return await FailAsync(stderr, CliErrors.Describe(e), e is UsageException ? UsageError : Failure);
         }
+    }
+
+    private static async Task<int> FailAsync(TextWriter stderr, string message, int code)
+    {
+        await stderr.WriteLineAsync($"error: {message}");
+        return code;
+    }
+
+    /// <summary>What is wrong with how the command line was written, or null when it can run.</summary>
+    private static string? UsageProblem(RootCommand root, ParseResult parse, string[] args)
+    {
+        string commands = string.Join(", ", root.Subcommands.Select(c => c.Name));
+        if (parse.CommandResult.Command == root && parse.Errors.Count > 0)
+        {
+            if (args.Length == 0) return $"no command given; commands: {commands} (see 'sharpinfer --help')";
+            string first = args[0];
+            string what = first.StartsWith('-') ? "option" : "command";
+            return $"unknown {what} {SafeText.Quote(first)}; commands: {commands} (see 'sharpinfer --help')";
+        }
+        string where = parse.CommandResult.Command == root ? "sharpinfer" : $"sharpinfer {parse.CommandResult.Command.Name}";
+        if (parse.Errors.Count > 0) return $"{CliErrors.DescribeParseError(parse.Errors[0].Message)} (see '{where} --help')";
+        if (FindStrayOption(parse) is { } stray) return $"unknown option {SafeText.Quote(stray)} (see '{where} --help')";
+        return null;
+    }
+
+    /// <summary>
+    /// Every floating-point option of <paramref name="command"/> (and its subcommands) refuses NaN and ±∞ at parse
+    /// time: a penalty or temperature of NaN would silently poison every logit it touches.
+    /// </summary>
+    private static void RequireFiniteNumbers(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            if (option.ValueType == typeof(float) || option.ValueType == typeof(double))
+            {
+                option.Validators.Add(result =>
+                {
+                    double value;
+                    try
+                    {
+                        value = option.ValueType == typeof(float) ? result.GetValueOrDefault<float>() : result.GetValueOrDefault<double>();
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return; // not a number at all: the parser reports that itself
+                    }
+                    if (!double.IsFinite(value)) result.AddError($"{option.Name} must be a finite number (got {SafeText.Quote(result.Tokens.LastOrDefault()?.Value)})");
+                });
+            }
+        }
+        foreach (var sub in command.Subcommands) RequireFiniteNumbers(sub);
     }
 
     /// <summary>
@@ -66,7 +112,7 @@ public static class CliApp
     /// </summary>
     private static string? FindStrayOption(ParseResult parse)
     {
-        foreach (var argument in parse.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>())
+        foreach (var argument in parse.CommandResult.Children.OfType<ArgumentResult>())
         {
             foreach (var token in argument.Tokens)
             {
@@ -82,20 +128,53 @@ public static class CliApp
 /// <summary>The streams and cancellation a command writes to.</summary>
 public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Cancellation);
 
+/// <summary>A command line that cannot run as written (a bad option value, options that exclude each other): exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
 /// <summary>Turns exceptions into the one-line messages users see.</summary>
-public static class CliErrors
+public static partial class CliErrors
 {
-    /// <summary>The message for an exception: its own message, flattened to one line.</summary>
+    /// <summary>The message for an exception: its own message, flattened to one line with every control character escaped.</summary>
     public static string Describe(Exception e)
     {
         if (e is AggregateException { InnerExceptions.Count: 1 } agg) e = agg.InnerExceptions[0];
         string message = e switch
         {
             FileNotFoundException f when f.FileName is not null && !f.Message.Contains(f.FileName) => $"file not found: {f.FileName}",
+            DirectoryNotFoundException => $"folder not found: {e.Message}",
             UnauthorizedAccessException => $"access denied: {e.Message}",
             OutOfMemoryException => "out of memory",
             _ => e.Message,
         };
-        return message.ReplaceLineEndings(" ").Trim();
+        return SafeText.Line(message);
     }
+
+    /// <summary>
+    /// A parser message in the user's words: System.CommandLine names .NET types ("as expected type
+    /// 'System.Int32'"), which mean nothing to someone typing a command.
+    /// </summary>
+    public static string DescribeParseError(string message)
+    {
+        var m = CannotParse().Match(message);
+        if (m.Success)
+        {
+            return $"{m.Groups["kind"].Value} {SafeText.Quote(m.Groups["name"].Value)} expects {Friendly(m.Groups["type"].Value)} (got {SafeText.Quote(m.Groups["value"].Value)})";
+        }
+        return SafeText.Line(ExpectedType().Replace(message, t => Friendly(t.Groups["type"].Value)));
+    }
+
+    private static string Friendly(string typeName) => typeName switch
+    {
+        "System.Int32" or "System.Int64" or "System.Int16" => "an integer",
+        "System.UInt32" or "System.UInt64" => "a non-negative integer",
+        "System.Single" or "System.Double" => "a number",
+        "System.Boolean" => "true or false",
+        _ => "a value",
+    };
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for (?<kind>option|command|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'\.?$", RegexOptions.Singleline)]
+    private static partial Regex CannotParse();
+
+    [GeneratedRegex(@"'(?<type>System\.[A-Za-z0-9]+)'")]
+    private static partial Regex ExpectedType();
 }

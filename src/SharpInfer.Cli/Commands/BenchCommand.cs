@@ -36,17 +36,22 @@ internal static class BenchCommand
         {
             int p = parse.GetValue(prompt), n = parse.GetValue(gen), r = parse.GetValue(reps), np = parse.GetValue(parallel), d = parse.GetValue(depth);
             string fmt = parse.GetValue(format)!;
-            if (fmt is not ("md" or "json")) throw new ArgumentException($"--output must be md or json (got '{fmt}')");
-            if (p < 0 || n < 0 || d < 0) throw new ArgumentException("-p, -n and --depth must not be negative");
-            if (r < 1) throw new ArgumentException($"-r must be at least 1 (got {r})");
-            if (np is < 1 or > 256) throw new ArgumentException($"--parallel must be 1..256 (got {np})");
-            if (parse.GetValue(phases) && n == 0) throw new ArgumentException("--phases needs a tg test (-n > 0)");
-            int t = parse.GetValue(threads);
+            if (fmt is not ("md" or "json")) throw new UsageException($"--output must be md or json (got '{fmt}')");
+            if (p < 0 || n < 0 || d < 0) throw new UsageException("-p, -n and --depth must not be negative");
+            if (r < 1) throw new UsageException($"-r must be at least 1 (got {r})");
+            if (np is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {np})");
+            if (parse.GetValue(phases) && n == 0) throw new UsageException("--phases needs a tg test (-n > 0)");
+            int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
+            // In 64 bits: -p, -n and --depth near int.MaxValue would otherwise wrap to a small or negative context.
+            long cells = np > 1 ? d + (long)np * (n + 8L) + 8 : d + (long)Math.Max(p, n) + 8;
+            if (cells > SharpInfer.KvCache.KvCacheGroup.MaxCells)
+            {
+                throw new UsageException($"--depth, -p, -n and --parallel ask for a context of {cells} cells; at most {SharpInfer.KvCache.KvCacheGroup.MaxCells}");
+            }
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
-            int ctx = d + Math.Max(p, n) + 8;
             var options = new ContextOptions
             {
-                ContextSize = np > 1 ? d + np * (n + 8) + 8 : ctx,
+                ContextSize = (int)cells,
                 Threads = t,
                 MicroBatchSize = parse.GetValue(ubatch),
                 MaxSequences = np,

@@ -25,17 +25,16 @@ internal sealed class CommonOptions
     {
         if (name is null) return fallback;
         if (GgmlTypeInfo.TryParse(name, out var type) && SharpInfer.KvCache.KvCacheOptions.SupportedTypes.Contains(type)) return type;
-        throw new ArgumentException($"{option}: unknown cache type '{name}' (supported: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
+        throw new UsageException($"{option}: unknown cache type '{name}' (supported: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
     }
 
-    public ContextOptions ContextOptions(ParseResult parse, GgmlType defaultCacheType, int sequences = 1, bool unified = true)
+    public ContextOptions ContextOptions(ParseResult parse, GgmlType defaultCacheType, CliIO io, int sequences = 1, bool unified = true)
     {
-        int threads = parse.GetValue(Threads);
+        int threads = CheckThreads(parse.GetValue(Threads), io);
         int ctx = parse.GetValue(Context);
         int ubatch = parse.GetValue(MicroBatch);
-        if (threads < 0) throw new ArgumentException($"--threads must be positive (got {threads})");
-        if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
-        if (ubatch < 1) throw new ArgumentException($"--ubatch-size must be positive (got {ubatch})");
+        if (ctx is < 0 or > SharpInfer.KvCache.KvCacheGroup.MaxCells) throw new UsageException($"--ctx-size must be 1..{SharpInfer.KvCache.KvCacheGroup.MaxCells}, or 0 for the model's training context (got {ctx})");
+        if (ubatch < 1) throw new UsageException($"--ubatch-size must be positive (got {ubatch})");
         return new ContextOptions
         {
             Threads = threads,
@@ -47,6 +46,24 @@ internal sealed class CommonOptions
             UnifiedKv = unified,
             SwaFull = parse.GetValue(SwaFull),
         };
+    }
+
+    /// <summary>Most compute threads accepted (as llama.cpp's GGML_MAX_N_THREADS).</summary>
+    public const int MaxThreads = 512;
+
+    /// <summary>
+    /// A <c>-t</c> value checked: 0 (the default: physical cores this process may use) or 1..<see cref="MaxThreads"/>;
+    /// a warning when it exceeds the CPUs the process may use, where extra threads only wait for a core.
+    /// </summary>
+    public static int CheckThreads(int threads, CliIO io)
+    {
+        if (threads is < 0 or > MaxThreads) throw new UsageException($"--threads must be 1..{MaxThreads}, or 0 for the default (got {threads})");
+        int usable = SharpInfer.Threading.CpuTopology.UsableCpus;
+        if (threads > usable)
+        {
+            io.Err.WriteLine($"warning: -t {threads} is more threads than the {usable} CPUs this process may use; the extra threads wait for a core (default: {SharpInfer.Threading.CpuTopology.PhysicalCores})");
+        }
+        return threads;
     }
 
     public static Model LoadModel(string path, CliIO io, out double loadMs)
@@ -82,7 +99,7 @@ internal sealed class CommonOptions
 
     public static string ReadPrompt(string? prompt, string? file)
     {
-        if ((prompt is null) == (file is null)) throw new ArgumentException("give exactly one of -p/--prompt or -f/--file");
+        if ((prompt is null) == (file is null)) throw new UsageException("give exactly one of -p/--prompt or -f/--file");
         return prompt ?? File.ReadAllText(file!);
     }
 }

@@ -21,12 +21,14 @@ internal static class KvQualityCommand
         command.SetAction(parse =>
         {
             string? p = parse.GetValue(prompt), f = parse.GetValue(file);
-            if (p is not null && f is not null) throw new ArgumentException("give at most one of -p and -f");
+            if (p is not null && f is not null) throw new UsageException("give at most one of -p and -f");
             string text = p ?? (f is not null ? File.ReadAllText(f) : KvQuality.DefaultText);
             var refType = CommonOptions.ParseCacheType(parse.GetValue(reference), GgmlType.F16, "--reference");
+            int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
-            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), parse.GetValue(threads));
+            var progress = new ProgressReporter(io.Err, "kv-quality", "positions");
+            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), t, progress.Report, io.Cancellation);
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SharpInfer.Gguf;
+using SharpInfer.Inference;
 using SharpInfer.KvCache;
 using SharpInfer.Models;
 using SharpInfer.Tensors;
@@ -27,12 +28,12 @@ internal static class KvSizeCommand
             using var file = GgufFile.Open(parse.GetValue(model)!);
             var spec = SharpInfer.Models.Architectures.ModelArchitecture.Describe(file.Metadata);
             int ctx = parse.GetValue(cells);
-            if (ctx < 0) throw new ArgumentException($"--ctx-size must be positive (got {ctx})");
+            if (ctx < 0) throw new UsageException($"--ctx-size must be positive (got {ctx})");
             if (ctx == 0) ctx = Math.Min(spec.TrainingContext, 4096);
             int micro = parse.GetValue(ubatch);
-            if (micro < 1) throw new ArgumentException($"--ubatch-size must be positive (got {micro})");
+            if (micro < 1) throw new UsageException($"--ubatch-size must be positive (got {micro})");
             int p = parse.GetValue(parallel);
-            if (p < 1) throw new ArgumentException($"--parallel must be at least 1 (got {p})");
+            if (p < 1) throw new UsageException($"--parallel must be at least 1 (got {p})");
             var options = new KvCacheOptions
             {
                 Cells = ctx,
@@ -43,7 +44,16 @@ internal static class KvSizeCommand
                 RecycleWindowCells = !parse.GetValue(swaFull),
             };
             var layout = spec.KvLayout;
-            var (k, v) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
+            var (k, v, _) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
+            var contextOptions = new ContextOptions
+            {
+                ContextSize = ctx, TypeK = options.TypeK, TypeV = options.TypeV, MaxSequences = p, UnifiedKv = options.Unified,
+                MicroBatchSize = micro, SwaFull = !options.RecycleWindowCells,
+            };
+            var (kvWithCells, scratch) = ContextMemory.Estimate(spec, contextOptions);
+            long needed = kvWithCells + scratch;
+            long? available = SystemMemory.AvailableBytes();
+            int fits = available is long a && needed > a ? ContextMemory.LargestFitting(spec, contextOptions, a) : ctx;
             ctx = KvCacheGroup.AllocatedCells(options);
             var groups = KvCacheSet.PlanGroups(options, layout, Math.Min(micro, ctx)).Select(g =>
             {
@@ -53,7 +63,7 @@ internal static class KvSizeCommand
             }).ToArray();
             if (parse.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                 {
                     ["cells"] = ctx,
                     ["layers"] = spec.LayerCount,
@@ -72,6 +82,9 @@ internal static class KvSizeCommand
                         ["k_bytes"] = g.K,
                         ["v_bytes"] = g.V,
                     }).ToArray(),
+                    ["context_bytes"] = needed,
+                    ["available_bytes"] = available,
+                    ["fits"] = available is null || needed <= available,
                 }));
             }
             else
@@ -87,6 +100,11 @@ internal static class KvSizeCommand
                 string total = KvCacheGroup.FormatReport(k, v, ctx, spec.LayerCount, options);
                 io.Out.WriteLine(groups.Length > 1 ? total.Replace("kv cache:", "kv cache total:", StringComparison.Ordinal) : total);
                 io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
+                io.Out.WriteLine(available is not long free
+                    ? $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers (the memory available is unknown here)"
+                    : needed <= free
+                        ? $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, it fits"
+                        : $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, at most {fits} cells fit (-c {fits})");
             }
             return 0;
         });

@@ -25,10 +25,10 @@ internal static class LogitsCommand
         {
             var prompts = ReadPrompts(parse.GetValue(prompt), parse.GetValue(promptsFile));
             int topK = parse.GetValue(top), greedyCount = parse.GetValue(greedy);
-            if (topK < 1) throw new ArgumentException($"--top must be at least 1 (got {topK})");
-            if (greedyCount < 0) throw new ArgumentException($"--greedy must be 0 or more (got {greedyCount})");
+            if (topK < 1) throw new UsageException($"--top must be at least 1 (got {topK})");
+            if (greedyCount < 0) throw new UsageException($"--greedy must be 0 or more (got {greedyCount})");
             // The references were computed with an f32 cache: f16 alone would move logits by up to ~0.016.
-            var contextOptions = common.ContextOptions(parse, GgmlType.F32);
+            var contextOptions = common.ContextOptions(parse, GgmlType.F32, io);
             string modelPath = parse.GetValue(common.Model)!;
             using var model = CommonOptions.LoadModel(modelPath, io, out _);
             using var context = model.CreateContext(contextOptions);
@@ -56,7 +56,7 @@ internal static class LogitsCommand
 
     private static List<string> ReadPrompts(string? prompt, string? file)
     {
-        if ((prompt is null) == (file is null)) throw new ArgumentException("give exactly one of -p/--prompt or --prompts-file");
+        if ((prompt is null) == (file is null)) throw new UsageException("give exactly one of -p/--prompt or --prompts-file");
         if (prompt is not null) return [prompt];
         string text = File.ReadAllText(file!);
         try
@@ -81,7 +81,7 @@ internal static class LogitsCommand
         var tokenizer = context.Model.Tokenizer;
         var tokens = tokenizer.Tokenize(prompt, addSpecial: true, parseSpecial: true);
         if (tokens.Length == 0) throw new ArgumentException("a prompt tokenized to nothing");
-        if (tokens.Length + greedyCount > context.Kv.Capacity)
+        if ((long)tokens.Length + greedyCount > context.Kv.Capacity)
         {
             throw new ArgumentException($"prompt of {tokens.Length} tokens plus {greedyCount} greedy tokens exceeds the context of {context.Kv.Capacity}; raise -c");
         }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using SharpInfer.Files;
 using SharpInfer.Inference;
+using SharpInfer.KvCache;
 using SharpInfer.Sampling;
 using SharpInfer.Tensors;
 
@@ -53,14 +55,26 @@ internal static class RunCommand
                 PresencePenalty = parse.GetValue(presence),
                 Seed = seedValue < 0 ? null : (ulong)seedValue,
             };
-            sampling.Validate();
+            try
+            {
+                sampling.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
             int n = parse.GetValue(tokens);
-            if (n < -1) throw new ArgumentException($"-n must be -1 or more (got {n})");
+            if (n < -1) throw new UsageException($"-n must be -1 or more (got {n})");
             int sequences = parse.GetValue(parallel);
-            if (sequences is < 1 or > 256) throw new ArgumentException($"--parallel must be 1..256 (got {sequences})");
-            var contextOptions = common.ContextOptions(parse, GgmlType.F16, sequences, parse.GetValue(unified));
+            if (sequences is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {sequences})");
+            if (sequences > 1 && parse.GetValue(contextShift)) throw new UsageException("--context-shift works with one sequence only");
+            if (sequences > 1 && parse.GetValue(promptCache) is not null) throw new UsageException("--prompt-cache works with one sequence only");
+            var contextOptions = common.ContextOptions(parse, GgmlType.F16, io, sequences, parse.GetValue(unified));
 
-            using var model = CommonOptions.LoadModel(parse.GetValue(common.Model)!, io, out double loadMs);
+            string modelPath = parse.GetValue(common.Model)!;
+            // A prompt cache may only replace a state file of ours (or nothing): refused before anything is loaded.
+            if (parse.GetValue(promptCache) is { } cachePath) OutputFile.CheckTarget(cachePath, KvState.FileKind, modelPath);
+            using var model = CommonOptions.LoadModel(modelPath, io, out double loadMs);
             int promptTokens = model.Tokenizer.Tokenize(text, true, true).Length;
             int contextSize = contextOptions.ContextSize > 0 ? contextOptions.ContextSize : Math.Min(model.Spec.TrainingContext, 4096);
             if (promptTokens > contextSize)
@@ -92,8 +106,6 @@ internal static class RunCommand
             }
             if (sequences > 1)
             {
-                if (options.ContextShift) throw new ArgumentException("--context-shift works with one sequence only");
-                if (options.PromptCachePath is not null) throw new ArgumentException("--prompt-cache works with one sequence only");
                 var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
                 WriteParallel(io, results, loadMs, asJson);
                 if (!asJson) CommonOptions.NoteSmallPages(model, io);

@@ -15,6 +15,7 @@ internal static class SelfTestCommand
         command.SetAction(_ =>
         {
             io.Out.WriteLine(KernelSelfCheck.DescribeIsa());
+            io.Out.WriteLine(KernelSelfCheck.DescribeQuantizedKernels());
             var failures = KernelSelfCheck.RunAll();
             foreach (var f in failures.Take(50)) io.Err.WriteLine($"mismatch: {f}");
             if (failures.Count > 0)

@@ -21,7 +21,7 @@ internal static class TokenizeCommand
         command.SetAction(parse =>
         {
             string? t = parse.GetValue(text), f = parse.GetValue(file);
-            if ((t is null) == (f is null)) throw new ArgumentException("give exactly one of --text or --file");
+            if ((t is null) == (f is null)) throw new UsageException("give exactly one of --text or --file");
             string input = t ?? File.ReadAllText(f!, Encoding.UTF8);
             using var gguf = GgufFile.Open(parse.GetValue(model)!);
             var vocabulary = Vocabulary.FromGguf(gguf.Metadata);

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using SharpInfer.Files;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Gguf;
@@ -13,6 +14,9 @@ public sealed unsafe class GgufFile : IDisposable
 {
     /// <summary>The four magic bytes "GGUF" read as a little-endian u32.</summary>
     public const uint Magic = 0x46554747;
+
+    /// <summary>GGUF files as <see cref="OutputFile"/> recognises them (by the magic).</summary>
+    public static FileKind Kind { get; } = new("GGUF file", "GGUF"u8);
 
     /// <summary>Default data alignment when <c>general.alignment</c> is absent.</summary>
     public const uint DefaultAlignment = 32;
@@ -94,7 +98,7 @@ public sealed unsafe class GgufFile : IDisposable
 
     /// <summary>The tensor with this name; throws <see cref="KeyNotFoundException"/> naming it when absent.</summary>
     public GgufTensorInfo GetTensor(string name) =>
-        FindTensor(name) ?? throw new KeyNotFoundException($"tensor '{name}' is not in the file");
+        FindTensor(name) ?? throw new KeyNotFoundException($"tensor {SafeText.Quote(name)} is not in the file");
 
     /// <summary>Pointer to a tensor's data inside the mapping (valid until the file is disposed).</summary>
     public byte* GetDataPointer(GgufTensorInfo tensor) => _source.Pointer + DataOffset + tensor.Offset;
@@ -104,7 +108,7 @@ public sealed unsafe class GgufFile : IDisposable
     {
         if (tensor.ByteSize > int.MaxValue)
         {
-            throw new InvalidOperationException($"tensor '{tensor.Name}' is {tensor.ByteSize} bytes; use GetDataPointer for tensors over 2 GiB");
+            throw new InvalidOperationException($"tensor {SafeText.Quote(tensor.Name)} is {tensor.ByteSize} bytes; use GetDataPointer for tensors over 2 GiB");
         }
         return new ReadOnlySpan<byte>(GetDataPointer(tensor), (int)tensor.ByteSize);
     }
@@ -167,12 +171,13 @@ public sealed unsafe class GgufFile : IDisposable
             var type = (GgufValueType)c.ReadUInt32("metadata value type");
             if (!GgufValueTypeInfo.IsDefined(type))
             {
-                throw new GgufFormatException(typeAt, $"unknown metadata value type {(uint)type} for key '{key}'", "a value type 0..12");
+                throw new GgufFormatException(typeAt, $"unknown metadata value type {(uint)type} for key {SafeText.Quote(key)}", "a value type 0..12");
             }
-            var value = ReadValue(ref c, type, key, 0);
+            // Values see the key only for messages: quoted and escaped once, as every name from a file is shown.
+            var value = ReadValue(ref c, type, SafeText.Quote(key), 0);
             if (!Metadata.TryAdd(key, value))
             {
-                throw new GgufFormatException(keyAt, $"duplicate metadata key '{key}'", "each key once");
+                throw new GgufFormatException(keyAt, $"duplicate metadata key {SafeText.Quote(key)}", "each key once");
             }
         }
 
@@ -197,7 +202,7 @@ public sealed unsafe class GgufFile : IDisposable
             var info = ReadTensorInfo(ref c);
             if (!_byName.TryAdd(info.Name, info))
             {
-                throw new GgufFormatException(entryOffsets[i], $"duplicate tensor name '{info.Name}'", "each tensor name once");
+                throw new GgufFormatException(entryOffsets[i], $"duplicate tensor name {SafeText.Quote(info.Name)}", "each tensor name once");
             }
             _tensors.Add(info);
         }
@@ -215,15 +220,15 @@ public sealed unsafe class GgufFile : IDisposable
             var t = _tensors[i];
             if (t.Offset % Alignment != 0)
             {
-                throw new GgufFormatException(entryOffsets[i], $"tensor '{t.Name}' data offset {t.Offset} is not a multiple of the alignment {Alignment}", "an aligned offset");
+                throw new GgufFormatException(entryOffsets[i], $"tensor {SafeText.Quote(t.Name)} data offset {t.Offset} is not a multiple of the alignment {Alignment}", "an aligned offset");
             }
             if (t.Offset > dataSize)
             {
-                throw new GgufFormatException(entryOffsets[i], $"tensor '{t.Name}' data offset {t.Offset} is outside the data section ({dataSize} bytes)", "an offset inside the data section");
+                throw new GgufFormatException(entryOffsets[i], $"tensor {SafeText.Quote(t.Name)} data offset {t.Offset} is outside the data section ({dataSize} bytes)", "an offset inside the data section");
             }
             if (t.ByteSize > dataSize - t.Offset)
             {
-                throw new GgufFormatException(DataOffset + t.Offset, $"tensor '{t.Name}' data ({t.ByteSize} bytes at data offset {t.Offset}) runs past the end of the file", "tensor data inside the file");
+                throw new GgufFormatException(DataOffset + t.Offset, $"tensor {SafeText.Quote(t.Name)} data ({t.ByteSize} bytes at data offset {t.Offset}) runs past the end of the file", "tensor data inside the file");
             }
         }
     }
@@ -235,7 +240,7 @@ public sealed unsafe class GgufFile : IDisposable
         uint rank = c.ReadUInt32("tensor dimension count");
         if (rank > MaxDimensions)
         {
-            throw new GgufFormatException(at, $"tensor '{name}' has {rank} dimensions", $"at most {MaxDimensions}");
+            throw new GgufFormatException(at, $"tensor {SafeText.Quote(name)} has {rank} dimensions", $"at most {MaxDimensions}");
         }
         var shape = new long[rank];
         long elements = 1;
@@ -245,11 +250,11 @@ public sealed unsafe class GgufFile : IDisposable
             long n = (long)c.ReadUInt64("tensor dimension");
             if (n < 0)
             {
-                throw new GgufFormatException(dimAt, $"tensor '{name}' dimension {d} is negative ({n})", "a non-negative size");
+                throw new GgufFormatException(dimAt, $"tensor {SafeText.Quote(name)} dimension {d} is negative ({n})", "a non-negative size");
             }
             if (n != 0 && elements > long.MaxValue / n)
             {
-                throw new GgufFormatException(dimAt, $"tensor '{name}' element count overflows 64 bits", "a representable shape");
+                throw new GgufFormatException(dimAt, $"tensor {SafeText.Quote(name)} element count overflows 64 bits", "a representable shape");
             }
             elements *= n;
             shape[d] = n;
@@ -258,22 +263,22 @@ public sealed unsafe class GgufFile : IDisposable
         var type = (GgmlType)c.ReadUInt32("tensor type");
         if (!GgmlTypeInfo.IsKnown(type))
         {
-            throw new GgufFormatException(typeAt, $"tensor '{name}' has unknown type {(int)type}", "a ggml type");
+            throw new GgufFormatException(typeAt, $"tensor {SafeText.Quote(name)} has unknown type {(int)type}", "a ggml type");
         }
         int block = GgmlTypeInfo.BlockSize(type);
         long rowLength = rank > 0 ? shape[0] : 1;
         if (rowLength % block != 0)
         {
-            throw new GgufFormatException(at, $"tensor '{name}' of type {type} has rows of {rowLength} elements, not a multiple of the block size {block}", $"rows of whole {type} blocks");
+            throw new GgufFormatException(at, $"tensor {SafeText.Quote(name)} of type {type} has rows of {rowLength} elements, not a multiple of the block size {block}", $"rows of whole {type} blocks");
         }
         if (elements / block > long.MaxValue / GgmlTypeInfo.BlockBytes(type))
         {
-            throw new GgufFormatException(at, $"tensor '{name}' byte size overflows 64 bits", "a representable size");
+            throw new GgufFormatException(at, $"tensor {SafeText.Quote(name)} byte size overflows 64 bits", "a representable size");
         }
         long offset = (long)c.ReadUInt64("tensor data offset");
         if (offset < 0)
         {
-            throw new GgufFormatException(c.Position - 8, $"tensor '{name}' data offset {(ulong)offset} is outside the data section", "an offset inside the data section");
+            throw new GgufFormatException(c.Position - 8, $"tensor {SafeText.Quote(name)} data offset {(ulong)offset} is outside the data section", "an offset inside the data section");
         }
         return new GgufTensorInfo(name, type, shape, offset);
     }
@@ -296,12 +301,12 @@ public sealed unsafe class GgufFile : IDisposable
             {
                 long at = c.Position;
                 byte b = c.ReadByte(key);
-                if (b > 1) throw new GgufFormatException(at, $"boolean value {b} for key '{key}'", "0 or 1");
+                if (b > 1) throw new GgufFormatException(at, $"boolean value {b} for key {key}", "0 or 1");
                 return GgufValue.FromBool(b != 0);
             }
-            case GgufValueType.String: return GgufValue.FromStringBytes(c.ReadStringBytes($"string value of '{key}'"));
+            case GgufValueType.String: return GgufValue.FromStringBytes(c.ReadStringBytes($"string value of {key}"));
             case GgufValueType.Array: return GgufValue.FromArray(ReadArray(ref c, key, depth + 1));
-            default: throw new GgufFormatException(c.Position, $"unknown metadata value type {(uint)type} for key '{key}'", "a value type 0..12");
+            default: throw new GgufFormatException(c.Position, $"unknown metadata value type {(uint)type} for key {key}", "a value type 0..12");
         }
     }
 
@@ -310,18 +315,18 @@ public sealed unsafe class GgufFile : IDisposable
         long at = c.Position;
         if (depth > MaxArrayNesting)
         {
-            throw new GgufFormatException(at, $"arrays nested more than {MaxArrayNesting} deep in '{key}'", "shallower nesting");
+            throw new GgufFormatException(at, $"arrays nested more than {MaxArrayNesting} deep in {key}", "shallower nesting");
         }
-        var elementType = (GgufValueType)c.ReadUInt32($"array element type of '{key}'");
+        var elementType = (GgufValueType)c.ReadUInt32($"array element type of {key}");
         if (!GgufValueTypeInfo.IsDefined(elementType))
         {
-            throw new GgufFormatException(at, $"unknown array element type {(uint)elementType} for key '{key}'", "a value type 0..12");
+            throw new GgufFormatException(at, $"unknown array element type {(uint)elementType} for key {key}", "a value type 0..12");
         }
-        ulong count = c.ReadUInt64($"array length of '{key}'");
+        ulong count = c.ReadUInt64($"array length of {key}");
         ulong minimum = (ulong)GgufValueTypeInfo.MinimumSize(elementType);
         if (count > int.MaxValue || count * minimum > (ulong)c.Remaining)
         {
-            throw new GgufFormatException(at, $"array '{key}' of {count} {GgufValueTypeInfo.ShortName(elementType)} runs past the end of the file ({c.Remaining} bytes remain)", "an array inside the file");
+            throw new GgufFormatException(at, $"array {key} of {count} {GgufValueTypeInfo.ShortName(elementType)} runs past the end of the file ({c.Remaining} bytes remain)", "an array inside the file");
         }
         int n = (int)count;
         switch (elementType)
@@ -345,7 +350,7 @@ public sealed unsafe class GgufFile : IDisposable
             case GgufValueType.String:
             {
                 var items = new byte[n][];
-                for (int i = 0; i < n; i++) items[i] = c.ReadStringBytes($"string {i} of '{key}'");
+                for (int i = 0; i < n; i++) items[i] = c.ReadStringBytes($"string {i} of {key}");
                 return new(elementType, items);
             }
             default:
@@ -363,7 +368,7 @@ public sealed unsafe class GgufFile : IDisposable
     private static T[] ReadBlock<T>(ref GgufCursor c, int n, string key) where T : unmanaged
     {
         var items = new T[n];
-        c.ReadInto(System.Runtime.InteropServices.MemoryMarshal.AsBytes(items.AsSpan()), $"array '{key}'");
+        c.ReadInto(System.Runtime.InteropServices.MemoryMarshal.AsBytes(items.AsSpan()), $"array {key}");
         return items;
     }
 

@@ -1,4 +1,5 @@
 using System.Collections;
+using SharpInfer.Files;
 
 namespace SharpInfer.Gguf;
 
@@ -53,7 +54,7 @@ public sealed class GgufMetadata : IReadOnlyList<KeyValuePair<string, GgufValue>
     public GgufValue? Find(string key) => _index.TryGetValue(key, out int i) ? _entries[i].Value : null;
 
     /// <summary>The value of a key; throws <see cref="KeyNotFoundException"/> naming the key when absent.</summary>
-    public GgufValue Get(string key) => Find(key) ?? throw new KeyNotFoundException($"GGUF metadata has no key '{key}'");
+    public GgufValue Get(string key) => Find(key) ?? throw new KeyNotFoundException($"GGUF metadata has no key {SafeText.Quote(key)}");
 
     /// <summary>A u32-range integer value.</summary>
     public uint GetUInt32(string key) => Convert(key, v => checked((uint)v.AsInt64()));
@@ -94,9 +95,17 @@ public sealed class GgufMetadata : IReadOnlyList<KeyValuePair<string, GgufValue>
         }
         catch (Exception e) when (e is InvalidCastException or OverflowException)
         {
-            throw new InvalidCastException($"GGUF metadata key '{key}' holds a {GgufValueTypeInfo.ShortName(value.Type)} value ({value}) that cannot be read as {typeof(T).Name}", e);
+            throw new InvalidCastException($"GGUF metadata key {SafeText.Quote(key)} holds a {GgufValueTypeInfo.ShortName(value.Type)} value ({SafeText.Escape(value.ToString())}) that cannot be read as {Describe(typeof(T))}", e);
         }
     }
+
+    /// <summary>What a reader asked for, in the words messages use (never a .NET type name).</summary>
+    private static string Describe(Type type) => type == typeof(string) ? "a string"
+        : type == typeof(bool) ? "a boolean"
+        : type == typeof(float) || type == typeof(double) ? "a number"
+        : type == typeof(GgufArray) ? "an array"
+        : type == typeof(uint) || type == typeof(ulong) ? "a non-negative integer"
+        : "an integer";
 
     /// <inheritdoc />
     public IEnumerator<KeyValuePair<string, GgufValue>> GetEnumerator() => _entries.GetEnumerator();

@@ -15,6 +15,7 @@ internal abstract unsafe class GgufSource : IDisposable
 
     public static GgufSource Map(string path)
     {
+        if (Directory.Exists(path)) throw new IOException($"{path} is a directory, not a GGUF file");
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"file not found: {path}", path);
         if (info.Length == 0) return new ArraySource([]);

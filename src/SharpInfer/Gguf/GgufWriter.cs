@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using SharpInfer.Files;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Gguf;
@@ -38,6 +39,9 @@ public sealed class GgufWriter
     /// </summary>
     public bool PadEmptyDataSection { get; set; } = true;
 
+    /// <summary>Hears (tensors written, tensors in all) after each tensor's data while the file is written.</summary>
+    public Action<int, int>? Progress { get; set; }
+
     /// <summary>Number of tensors added.</summary>
     public int TensorCount => _tensors.Count;
 
@@ -47,8 +51,8 @@ public sealed class GgufWriter
     /// <summary>Adds a tensor whose data is produced by <paramref name="write"/> when the file is written.</summary>
     public void AddTensor(string name, GgmlType type, IReadOnlyList<long> shape, TensorDataWriter write)
     {
-        if (!_names.Add(name)) throw new ArgumentException($"tensor '{name}' was already added", nameof(name));
-        if (shape.Count is 0 or > GgufFile.MaxDimensions) throw new ArgumentException($"tensor '{name}' needs 1..{GgufFile.MaxDimensions} dimensions", nameof(shape));
+        if (!_names.Add(name)) throw new ArgumentException($"tensor {SafeText.Quote(name)} was already added", nameof(name));
+        if (shape.Count is 0 or > GgufFile.MaxDimensions) throw new ArgumentException($"tensor {SafeText.Quote(name)} needs 1..{GgufFile.MaxDimensions} dimensions", nameof(shape));
         long elements = 1;
         foreach (long d in shape) elements = checked(elements * d);
         long rowBytes = GgmlTypeInfo.RowBytes(type, shape[0]);
@@ -74,35 +78,19 @@ public sealed class GgufWriter
     }
 
     /// <summary>
-    /// Writes the file to <paramref name="path"/> through a temporary file, so a failure leaves no partial output. The
-    /// data is on disk before the rename, and is then dropped from the page cache: a reader maps the file back in
-    /// huge pages, where pages the kernel wrote would have stayed 4 KiB ones (<see cref="MemoryAdvice"/>).
+    /// Writes the file to <paramref name="path"/> by the rules of <see cref="OutputFile"/>: only a GGUF file (or
+    /// nothing) is replaced, never one of <paramref name="inputs"/>; the data goes through a temporary file that a
+    /// failure or <paramref name="cancellation"/> removes. The data is on disk before the rename, and is then dropped
+    /// from the page cache: a reader maps the file back in huge pages, where pages the kernel wrote would have stayed
+    /// 4 KiB ones (<see cref="MemoryAdvice"/>).
     /// </summary>
-    public void Save(string path)
-    {
-        string full = System.IO.Path.GetFullPath(path);
-        string temp = full + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                WriteTo(stream);
-                stream.Flush(flushToDisk: true);
-                MemoryAdvice.Evict(stream.SafeFileHandle);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
-    }
+    public void Save(string path, CancellationToken cancellation = default, IEnumerable<string?>? inputs = null) =>
+        OutputFile.Write(path, GgufFile.Kind, WriteTo, cancellation, inputs, MemoryAdvice.Evict);
 
     /// <summary>Writes the whole file to a stream.</summary>
     public void WriteTo(Stream output)
     {
-        var counting = new CountingStream(output);
+        var counting = new ObservedStream(output);
         uint alignment = Alignment;
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) throw new InvalidOperationException($"alignment {alignment} is not a power of two");
 
@@ -128,6 +116,7 @@ public sealed class GgufWriter
         }
         // The data section starts aligned; a file without tensors has no data section and ends here.
         if (_tensors.Count > 0 || PadEmptyDataSection) WritePadding(counting, alignment);
+        int done = 0;
         foreach (var t in _tensors)
         {
             long before = counting.Written;
@@ -135,16 +124,17 @@ public sealed class GgufWriter
             long wrote = counting.Written - before;
             if (wrote != t.ByteSize)
             {
-                throw new InvalidOperationException($"tensor '{t.Name}' wrote {wrote} bytes, expected {t.ByteSize}");
+                throw new InvalidOperationException($"tensor {SafeText.Quote(t.Name)} wrote {wrote} bytes, expected {t.ByteSize}");
             }
             WritePadding(counting, alignment);
+            Progress?.Invoke(++done, _tensors.Count);
         }
         counting.Flush();
     }
 
     private static long Pad(long size, uint alignment) => (size + alignment - 1) / alignment * alignment;
 
-    private static void WritePadding(CountingStream s, uint alignment)
+    private static void WritePadding(ObservedStream s, uint alignment)
     {
         long pad = Pad(s.Written, alignment) - s.Written;
         Span<byte> zeros = stackalloc byte[64];
@@ -236,31 +226,5 @@ public sealed class GgufWriter
         Span<byte> b = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(b, v);
         s.Write(b);
-    }
-
-    /// <summary>Pass-through stream that counts bytes written (for offsets and padding).</summary>
-    private sealed class CountingStream(Stream inner) : Stream
-    {
-        public long Written { get; private set; }
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written;
-        public override long Position { get => Written; set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            inner.Write(buffer);
-            Written += buffer.Length;
-        }
-        public override void WriteByte(byte value)
-        {
-            inner.WriteByte(value);
-            Written++;
-        }
     }
 }

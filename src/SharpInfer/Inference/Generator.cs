@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using SharpInfer.Files;
 using SharpInfer.KvCache;
 using SharpInfer.Sampling;
 using SharpInfer.Tokenization;
@@ -43,13 +44,15 @@ public sealed class Generator(InferenceContext context)
         {
             throw new ArgumentException($"the prompt is {promptTokens.Length} tokens but the context holds {capacity}; raise the context size or shorten the prompt");
         }
+        // A prompt cache may only replace a state file: checked before any work, so a wrong path costs nothing.
+        if (options.PromptCachePath is { } checkPath) OutputFile.CheckTarget(checkPath, KvState.FileKind, Context.Model.Path);
         var sampler = new Sampler(options.Sampling, Context.VocabSize, capacity);
         foreach (int t in promptTokens) sampler.Accept(t);
 
         var clock = Stopwatch.StartNew();
         int reused = options.PromptCachePath is { } cachePath ? RestorePromptCache(cachePath, promptTokens, seq) : 0;
         int past = Prefill(promptTokens.AsSpan(reused).ToArray(), seq, cancellation);
-        if (options.PromptCachePath is { } savePath && reused < promptTokens.Length) SavePromptCache(savePath, promptTokens, seq);
+        if (options.PromptCachePath is { } savePath && reused < promptTokens.Length) SavePromptCache(savePath, promptTokens, seq, cancellation);
         double promptMs = clock.Elapsed.TotalMilliseconds;
 
         int keep = options.Keep < 0 ? promptTokens.Length : Math.Min(options.Keep, promptTokens.Length);
@@ -142,8 +145,7 @@ public sealed class Generator(InferenceContext context)
         }
         try
         {
-            using var stream = File.OpenRead(path);
-            var restored = Context.LoadState(stream, seq);
+            var restored = KvState.RestoreFile(Context.Kv, path, Context.StateIdentity, seq);
             int common = 0;
             while (common < restored.Tokens.Length && common < prompt.Length && restored.Tokens[common] == prompt[common]) common++;
             int reuse = Math.Min(common, prompt.Length - 1);
@@ -165,13 +167,15 @@ public sealed class Generator(InferenceContext context)
         }
     }
 
-    private void SavePromptCache(string path, int[] prompt, int seq)
+    /// <summary>
+    /// Writes the evaluated prompt to the cache file atomically (a state file or nothing is all it may replace); a
+    /// failure to write is a warning, not an error, since the generation itself is unaffected.
+    /// </summary>
+    private void SavePromptCache(string path, int[] prompt, int seq, CancellationToken cancellation)
     {
         try
         {
-            string temp = path + ".tmp-" + Environment.ProcessId;
-            using (var stream = File.Create(temp)) Context.SaveState(stream, seq, prompt);
-            File.Move(temp, path, overwrite: true);
+            KvState.SaveFile(Context.Kv, path, Context.StateIdentity, seq, prompt, cancellation, [Context.Model.Path]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

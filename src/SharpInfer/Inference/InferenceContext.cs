@@ -28,6 +28,7 @@ public sealed unsafe class InferenceContext : IDisposable
         int ctx = options.ContextSize > 0 ? options.ContextSize : Math.Min(spec.TrainingContext, 4096);
         if (options.MicroBatchSize < 1) throw new ArgumentException($"micro-batch size must be positive (got {options.MicroBatchSize})");
         Options = options with { ContextSize = ctx };
+        ContextMemory.EnsureFits(model, Options);
         Pool = new ComputePool(options.ResolvedThreads);
         try
         {
@@ -85,12 +86,7 @@ public sealed unsafe class InferenceContext : IDisposable
     public void SaveState(Stream output, int seq = -1, ReadOnlySpan<int> tokens = default) => KvState.Save(Kv, output, StateIdentity, seq, tokens);
 
     /// <summary>Restores a saved state; see <see cref="KvState.Restore"/>. The cache is unchanged when this throws.</summary>
-    public KvState.RestoreResult LoadState(Stream input, int seq = -1)
-    {
-        var result = KvState.Restore(Kv, input, StateIdentity, seq);
-        Kv.MarkRecycledAfterRestore();
-        return result;
-    }
+    public KvState.RestoreResult LoadState(Stream input, int seq = -1) => KvState.Restore(Kv, input, StateIdentity, seq);
 
     /// <summary>Vocabulary size (length of a logits row).</summary>
     public int VocabSize => Model.Spec.VocabSize;
@@ -139,6 +135,7 @@ public sealed unsafe class InferenceContext : IDisposable
                 start,
                 _outputs.AsSpan(0, outs));
             _pass.Run(fb, Kv, _logits.Pointer + (long)outputRow * vocab);
+            LogitsGuard.Check(_logits.Pointer + (long)outputRow * vocab, vocab, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count));
             outputRow += outs;
         }
         _outputCount = batch.OutputCount;

@@ -22,53 +22,88 @@ public static class KvQuality
         "\"Let's go home and find a stick.\" Lily was happy. They walked home together and had a big lunch. Then they went " +
         "back to the park, and Lily got the ball with the stick. She played all day and was very tired when the sun went down.";
 
-    /// <summary>Evaluates <paramref name="tokens"/> once per type and compares every position's distribution with the reference type's.</summary>
-    public static IReadOnlyList<KvQualityRow> Measure(Model model, int[] tokens, GgmlType reference, IEnumerable<GgmlType> types, int threads = 0)
+    /// <summary>Positions evaluated per step: every type's context decodes the same chunk, then it is compared and dropped.</summary>
+    private const int Chunk = 64;
+
+    /// <summary>
+    /// Evaluates <paramref name="tokens"/> once per type and compares every position's distribution with the reference
+    /// type's. All contexts advance together a chunk of positions at a time, so memory holds the caches and one
+    /// chunk of distributions, however long the text; <paramref name="progress"/> hears (positions done, total) after
+    /// each chunk, and <paramref name="cancellation"/> is observed between chunks.
+    /// </summary>
+    public static IReadOnlyList<KvQualityRow> Measure(Model model, int[] tokens, GgmlType reference, IEnumerable<GgmlType> types, int threads = 0,
+        Action<int, int>? progress = null, CancellationToken cancellation = default)
     {
-        var baseline = Distributions(model, tokens, reference, threads);
-        var rows = new List<KvQualityRow>();
-        foreach (var type in types)
+        if (tokens.Length == 0) throw new ArgumentException("the text tokenized to nothing");
+        var typeList = types.ToList();
+        var contexts = new List<InferenceContext>();
+        try
         {
-            var p = Distributions(model, tokens, type, threads);
-            double sumKl = 0, maxKl = 0;
-            int agree = 0;
-            for (int i = 0; i < tokens.Length; i++)
+            foreach (var type in typeList.Prepend(reference))
             {
-                double kl = 0;
-                for (int v = 0; v < p[i].Length; v++)
-                {
-                    if (baseline[i][v] > 0) kl += baseline[i][v] * (Math.Log(baseline[i][v]) - Math.Log(Math.Max(p[i][v], 1e-300)));
-                }
-                kl = Math.Max(0, kl);
-                sumKl += kl;
-                maxKl = Math.Max(maxKl, kl);
-                if (ArgMax(p[i]) == ArgMax(baseline[i])) agree++;
+                contexts.Add(model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = Chunk }));
             }
-            long bytes = model.Spec.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
-            rows.Add(new KvQualityRow(type, bytes, sumKl / tokens.Length, maxKl, agree / (double)tokens.Length));
+            var sums = new Comparison[typeList.Count];
+            var baseline = new double[Chunk][];
+            var scratch = new double[model.Spec.VocabSize];
+            var batch = new Batch(Chunk);
+            for (int start = 0; start < tokens.Length; start += Chunk)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                int count = Math.Min(Chunk, tokens.Length - start);
+                batch.Clear();
+                for (int i = 0; i < count; i++) batch.Add(tokens[start + i], start + i, 0, true);
+                contexts[0].Decode(batch);
+                for (int i = 0; i < count; i++) Softmax(contexts[0].GetOutputLogits(i), baseline[i] ??= new double[scratch.Length]);
+                for (int t = 0; t < typeList.Count; t++)
+                {
+                    contexts[t + 1].Decode(batch);
+                    for (int i = 0; i < count; i++)
+                    {
+                        Softmax(contexts[t + 1].GetOutputLogits(i), scratch);
+                        sums[t].Add(baseline[i], scratch);
+                    }
+                }
+                progress?.Invoke(start + count, tokens.Length);
+            }
+            return typeList.Select((type, t) => new KvQualityRow(type, BytesPerToken(model, type), sums[t].Kl / tokens.Length, sums[t].MaxKl, sums[t].Agree / (double)tokens.Length)).ToList();
         }
-        return rows;
+        finally
+        {
+            foreach (var c in contexts) c.Dispose();
+        }
     }
 
-    private static double[][] Distributions(Model model, int[] tokens, GgmlType type, int threads)
+    /// <summary>Running KL divergence and top-1 agreement of one type against the reference.</summary>
+    private struct Comparison
     {
-        using var context = model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = 64 });
-        var batch = new Batch(tokens.Length);
-        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, 0, true);
-        context.Decode(batch);
-        var result = new double[tokens.Length][];
-        for (int i = 0; i < tokens.Length; i++)
+        public double Kl, MaxKl;
+        public int Agree;
+
+        public void Add(double[] baseline, double[] p)
         {
-            var logits = context.GetOutputLogits(i);
-            float max = float.NegativeInfinity;
-            foreach (float l in logits) max = MathF.Max(max, l);
-            var p = new double[logits.Length];
-            double sum = 0;
-            for (int v = 0; v < logits.Length; v++) sum += p[v] = Math.Exp(logits[v] - max);
-            for (int v = 0; v < p.Length; v++) p[v] /= sum;
-            result[i] = p;
+            double kl = 0;
+            for (int v = 0; v < p.Length; v++)
+            {
+                if (baseline[v] > 0) kl += baseline[v] * (Math.Log(baseline[v]) - Math.Log(Math.Max(p[v], 1e-300)));
+            }
+            kl = Math.Max(0, kl);
+            Kl += kl;
+            MaxKl = Math.Max(MaxKl, kl);
+            if (ArgMax(p) == ArgMax(baseline)) Agree++;
         }
-        return result;
+    }
+
+    private static long BytesPerToken(Model model, GgmlType type) =>
+        model.Spec.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
+
+    private static void Softmax(ReadOnlySpan<float> logits, double[] p)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float l in logits) max = MathF.Max(max, l);
+        double sum = 0;
+        for (int v = 0; v < logits.Length; v++) sum += p[v] = Math.Exp(logits[v] - max);
+        for (int v = 0; v < logits.Length; v++) p[v] /= sum;
     }
 
     private static int ArgMax(double[] p)

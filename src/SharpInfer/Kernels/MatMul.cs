@@ -84,6 +84,20 @@ public sealed unsafe class MatMul : IDisposable
 
     private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch, _panels, _quadMeta32, _quadMeta256];
 
+    /// <summary>
+    /// Bytes of scratch a <see cref="MatMul"/> of these sizes holds, computed without allocating (what
+    /// <see cref="ScratchBytes"/> will report), for checking that a context fits before it is built.
+    /// </summary>
+    public static long ScratchBytesFor(int maxTokens, int maxColumns, int threads)
+    {
+        long n = checked((long)maxTokens * maxColumns);
+        long panelStride = (QuantizedDot.PanelScratchBytes(maxColumns) + 63) / 64 * 64;
+        return checked(2 * n + (n / 32 + 1) * 3 * sizeof(float) + (n / 256 + 1) * sizeof(float) + (n / 16 + 1) * (sizeof(short) + sizeof(float))
+            + ((long)threads * maxColumns + 16) * sizeof(float) + threads * panelStride
+            + (((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, false) + 16) * sizeof(int)
+            + (((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, true) + 16) * sizeof(int));
+    }
+
     /// <summary>Bytes of scratch memory held.</summary>
     public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize + _panels.ByteSize + _quadMeta32.ByteSize + _quadMeta256.ByteSize;
 

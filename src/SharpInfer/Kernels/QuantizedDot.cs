@@ -102,10 +102,13 @@ public static unsafe partial class QuantizedDot
     /// <summary>The dot product for a weight type (fastest supported path).</summary>
     public static delegate*<byte*, Q8Row, int, float> For(GgmlType type) => KernelsFor(type).Dot;
 
+    /// <summary>Whether this CPU runs the scalar twins themselves (no AVX2): there is no SIMD kernel to compare them with.</summary>
+    public static bool RunsScalarKernels => !Avx2.IsSupported;
+
     /// <summary>The fastest kernels this CPU supports for a weight type.</summary>
     public static Kernels KernelsFor(GgmlType type)
     {
-        if (!Avx2.IsSupported) return ScalarKernels(type);
+        if (RunsScalarKernels) return ScalarKernels(type);
         return type switch
         {
             GgmlType.Q4_0 => Legacy<Q4_0Block>(),

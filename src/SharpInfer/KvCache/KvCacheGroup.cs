@@ -104,6 +104,7 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
     private static void Validate(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
     {
         if (options.Cells <= 0) throw new ArgumentException($"the KV cache needs at least one cell (got {options.Cells})");
+        if (options.Cells > MaxCells) throw new ArgumentException($"a KV cache holds at most {MaxCells} cells (got {options.Cells})");
         if (options.MaxSequences is < 1 or > KvCells.MaxSequences) throw new ArgumentException($"parallel sequences must be 1..{KvCells.MaxSequences} (got {options.MaxSequences})");
         if (!options.Unified && options.Cells < options.MaxSequences)
         {
@@ -131,6 +132,9 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
         }
     }
 
+    /// <summary>Most cells a cache may have: each cell's sequence set is four 64-bit words in one array.</summary>
+    public const int MaxCells = int.MaxValue / 4;
+
     /// <summary>Exact bytes a cache with these options would allocate (K, V), without allocating.</summary>
     public static (long KBytes, long VBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerShape> layers)
     {
@@ -138,8 +142,8 @@ public sealed unsafe partial class KvCacheGroup : IDisposable
         long k = 0, v = 0;
         foreach (var s in layers)
         {
-            k += GgmlTypeInfo.RowBytes(options.TypeK, s.KWidth) * AllocatedCells(options);
-            if (s.VWidth > 0) v += GgmlTypeInfo.RowBytes(options.TypeV, s.VWidth) * AllocatedCells(options);
+            k = checked(k + GgmlTypeInfo.RowBytes(options.TypeK, s.KWidth) * AllocatedCells(options));
+            if (s.VWidth > 0) v = checked(v + GgmlTypeInfo.RowBytes(options.TypeV, s.VWidth) * AllocatedCells(options));
         }
         return (k, v);
     }

@@ -102,18 +102,29 @@ public sealed class KvCacheSet : IDisposable
             Enumerable.Range(0, layers.Count).Where(l => Key(layers[l]) == k).ToArray())).ToArray();
     }
 
-    /// <summary>Exact bytes (K, V) a cache set with these options would allocate over all its groups, without allocating.</summary>
-    public static (long KBytes, long VBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
+    /// <summary>
+    /// Bytes a cache with these options would take, without allocating: the K and V rows of every group, and the
+    /// cells' bookkeeping (<see cref="CellBookkeepingBytes"/> per cell, <see cref="PlacementBytes"/> per context
+    /// cell and group). Throws <see cref="ArgumentException"/> for options the cache would refuse.
+    /// </summary>
+    public static (long KBytes, long VBytes, long CellBytes) ComputeBytes(KvCacheOptions options, IReadOnlyList<KvLayerSpec> layers, int microBatch)
     {
-        long k = 0, v = 0;
-        foreach (var group in PlanGroups(options, layers, microBatch))
+        long k = 0, v = 0, cells = 0;
+        foreach (var (groupOptions, members) in PlanGroups(options, layers, microBatch))
         {
-            var (gk, gv) = KvCacheGroup.ComputeBytes(group.Options, group.Members.Select(l => layers[l].Shape).ToArray());
+            var (gk, gv) = KvCacheGroup.ComputeBytes(groupOptions, members.Select(l => layers[l].Shape).ToArray());
             k = checked(k + gk);
             v = checked(v + gv);
+            cells = checked(cells + (long)KvCacheGroup.AllocatedCells(groupOptions) * CellBookkeepingBytes + (long)options.Cells * PlacementBytes);
         }
-        return (k, v);
+        return (k, v, cells);
     }
+
+    /// <summary>Managed bytes per allocated cell besides its rows: position, shift and sequence bits (40), its entry in the sequence's sorted cell list (up to 16).</summary>
+    public const int CellBookkeepingBytes = 56;
+
+    /// <summary>Managed bytes per context cell and group for the batch placement (a pool and a cell index).</summary>
+    public const int PlacementBytes = 8;
 
     /// <summary>Options of a group: a window group needs only window + micro-batch cells per pool (never more than the context).</summary>
     public static KvCacheOptions GroupOptions(KvCacheOptions options, int window, SlidingWindowType type, int microBatch)

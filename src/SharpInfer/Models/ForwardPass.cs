@@ -26,9 +26,12 @@ public sealed unsafe class ForwardPass : IDisposable
     {
         _network = network;
         _ropes = network.RopeSlots(contextSize);
-        _s = new PassState(network, maxTokens, maxOutputs, pool, _ropes.Length);
+        _s = new PassState(network, maxTokens, maxOutputs, pool);
         _stages = new Stages(this);
     }
+
+    /// <summary>Bytes of scratch a pass over <paramref name="spec"/> would hold, without allocating (its buffers are laid out by the same code).</summary>
+    public static long ScratchBytesFor(ModelSpec spec, int maxTokens, int maxOutputs, int threads) => ScratchLayout.For(spec, maxTokens, maxOutputs, threads).Bytes;
 
     /// <summary>Largest micro-batch.</summary>
     public int MaxTokens => _s.MaxTokens;

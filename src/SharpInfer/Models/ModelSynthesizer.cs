@@ -13,8 +13,14 @@ namespace SharpInfer.Models;
 /// </summary>
 public static class ModelSynthesizer
 {
-    /// <summary>Generates the model at <paramref name="output"/> (written atomically); returns the number of parameters.</summary>
-    public static long Write(ModelShape shape, QuantizationMix mix, string vocabPath, string output, ulong seed)
+    /// <summary>
+    /// Generates the model at <paramref name="output"/> (written atomically by the rules of
+    /// <see cref="Files.OutputFile"/>; never over the vocab file); returns the number of parameters.
+    /// <paramref name="fallbacks"/> records the matrices whose rows took llama.cpp's fallback type,
+    /// <paramref name="progress"/> hears (tensors written, total), and <paramref name="cancellation"/> stops the write.
+    /// </summary>
+    public static long Write(ModelShape shape, QuantizationMix mix, string vocabPath, string output, ulong seed,
+        FallbackLog? fallbacks = null, CancellationToken cancellation = default, Action<int, int>? progress = null)
     {
         using var vocab = GgufFile.Open(vocabPath);
         var tokens = vocab.Metadata.TryGetArray("tokenizer.ggml.tokens") ?? throw new ArgumentException($"{vocabPath} has no tokenizer (tokenizer.ggml.tokens)");
@@ -33,9 +39,10 @@ public static class ModelSynthesizer
         {
             if (!Wanted(tensor, shape)) continue;
             parameters += tensor.ElementCount;
-            AddTensor(w, tensor, shape, mix, seed);
+            AddTensor(w, tensor, shape, mix, seed, fallbacks);
         }
-        w.Save(output);
+        w.Progress = progress;
+        w.Save(output, cancellation, [vocabPath]);
         return parameters;
     }
 
@@ -67,7 +74,7 @@ public static class ModelSynthesizer
         _ => false,
     };
 
-    private static void AddTensor(GgufWriter w, TensorSpec tensor, ModelShape shape, QuantizationMix mix, ulong seed)
+    private static void AddTensor(GgufWriter w, TensorSpec tensor, ModelShape shape, QuantizationMix mix, ulong seed, FallbackLog? fallbacks)
     {
         string name = tensor.Name;
         switch (tensor.Role)
@@ -91,7 +98,7 @@ public static class ModelSynthesizer
             return;
         }
         var info = new GgufTensorInfo(name, GgmlType.F32, tensor.Shape, 0);
-        var type = mix.Choose(info, shape.Layers);
+        var type = mix.Choose(info, shape.Layers, fallbacks);
         // Embeddings get unit-ish rows; projections are scaled by their fan-in so activations keep their size.
         float scale = name == "token_embd.weight" ? 1f : 1f / MathF.Sqrt(columns);
         w.AddTensor(name, type, tensor.Shape, stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));

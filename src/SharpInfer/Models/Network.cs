@@ -136,22 +136,22 @@ public sealed unsafe class Network : IDisposable
 
     private sealed record RopeSlot(RopeParameters Rope, float[]? Short, float[]? Long);
 
-    /// <summary>Groups layers by RoPE parameters and factor tensors: layers of one slot share one angle cache per token.</summary>
+    /// <summary>
+    /// The distinct RoPE settings over the layers (parameters and factor tensors), in first-use order: layers of one
+    /// slot share one angle cache per token.
+    /// </summary>
+    internal static IReadOnlyList<(RopeParameters Rope, string? Short, string? Long)> RopeSlotKeys(ModelSpec spec) =>
+        spec.Layers.Select(l => l.Attention).OfType<MultiHeadAttentionSpec>()
+            .Select(a => (a.Rope, a.RopeFactorsTensor, a.LongRopeFactorsTensor)).Distinct().ToArray();
+
+    /// <summary>Resolves the RoPE slots' factor tensors and assigns each layer its slot.</summary>
     private static (RopeSlot[], int[]) PlanRopeSlots(ModelSpec spec, WeightBinder binder)
     {
-        var slots = new List<(RopeParameters Rope, string? Short, string? Long)>();
+        var slots = RopeSlotKeys(spec).ToList();
         var ofLayer = new int[spec.LayerCount];
         for (int l = 0; l < spec.LayerCount; l++)
         {
-            if (spec.Layers[l].Attention is not MultiHeadAttentionSpec a) continue;
-            var key = (a.Rope, a.RopeFactorsTensor, a.LongRopeFactorsTensor);
-            int index = slots.IndexOf(key);
-            if (index < 0)
-            {
-                index = slots.Count;
-                slots.Add(key);
-            }
-            ofLayer[l] = index;
+            if (spec.Layers[l].Attention is MultiHeadAttentionSpec a) ofLayer[l] = slots.IndexOf((a.Rope, a.RopeFactorsTensor, a.LongRopeFactorsTensor));
         }
         var resolved = slots.Select(s => new RopeSlot(s.Rope,
             s.Short is null ? null : binder.OptionalArray(s.Short, s.Rope.Dims / 2),

@@ -1,3 +1,4 @@
+using SharpInfer.Files;
 using SharpInfer.Gguf;
 using SharpInfer.Tensors;
 
@@ -6,7 +7,7 @@ namespace SharpInfer.Models;
 /// <summary>
 /// Whole-model quantization recipes: a single type for every matrix, or a K-quant mix in the style of llama.cpp's
 /// Q3_K_M / Q4_K_M / Q5_K_M, where a few sensitive tensors (output, attention V, some FFN down projections) get
-/// more bits. Rows that are not whole 256-element super-blocks fall back to a 32-element format.
+/// more bits. Rows that are not whole blocks of the type asked for follow llama.cpp's fallbacks (see <see cref="Fallback"/>).
 /// </summary>
 public sealed class QuantizationMix
 {
@@ -64,28 +65,48 @@ public sealed class QuantizationMix
         return new QuantizationMix(type.ToString(), type, ModelQuantizer.FileTypeOf(type), (t, _, _) => IsOutput(t) && type == GgmlType.Q2_K ? GgmlType.Q4_K : type);
     }
 
-    /// <summary>The type for a 2-D tensor of a model with <paramref name="layers"/> blocks, after the block-size fallback.</summary>
-    public GgmlType Choose(GgufTensorInfo tensor, int layers)
+    /// <summary>
+    /// The type for a 2-D tensor of a model with <paramref name="layers"/> blocks, after llama.cpp's block-size
+    /// fallback (<see cref="Fallback"/>), which <paramref name="log"/> records. Throws when the rows fit neither the
+    /// type nor a fallback.
+    /// </summary>
+    public GgmlType Choose(GgufTensorInfo tensor, int layers, FallbackLog? log = null)
     {
-        int layer = LayerOf(tensor.Name);
-        var type = _choose(tensor, layer, layers);
-        return Fallback(type, tensor.RowLength);
+        var type = Pick(tensor, layers);
+        log?.Planned();
+        if (tensor.RowLength % GgmlTypeInfo.BlockSize(type) == 0) return type;
+        var fallback = Fallback(type, tensor.RowLength) ?? throw new InvalidOperationException(NoFallbackMessage(tensor, type));
+        log?.Note(type, fallback, tensor.RowLength);
+        return fallback;
     }
 
-    /// <summary>llama.cpp's substitutes when rows are not whole 256-element super-blocks.</summary>
-    public static GgmlType Fallback(GgmlType type, long rowLength)
+    /// <summary>The recipe's type for a tensor before any block-size fallback.</summary>
+    public GgmlType Pick(GgufTensorInfo tensor, int layers) => _choose(tensor, LayerOf(tensor.Name), layers);
+
+    /// <summary>
+    /// llama.cpp's substitute when rows are not whole blocks of <paramref name="type"/>: a K-quant falls back to a
+    /// 32-element format (Q2_K, Q3_K → IQ4_NL; Q4_K → Q5_0; Q5_K → Q5_1; Q6_K → Q8_0), or F16 where that does not
+    /// fit either. Null for the other types, whose rows llama.cpp refuses ("Unsupported tensor size encountered").
+    /// The type itself when the rows fit it.
+    /// </summary>
+    public static GgmlType? Fallback(GgmlType type, long rowLength)
     {
         if (rowLength % GgmlTypeInfo.BlockSize(type) == 0) return type;
-        var fallback = type switch
+        GgmlType? fallback = type switch
         {
             GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.IQ4_NL,
             GgmlType.Q4_K => GgmlType.Q5_0,
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
-            _ => type,
+            _ => null,
         };
-        return rowLength % GgmlTypeInfo.BlockSize(fallback) == 0 ? fallback : GgmlType.F16;
+        if (fallback is not { } f) return null;
+        return rowLength % GgmlTypeInfo.BlockSize(f) == 0 ? f : GgmlType.F16;
     }
+
+    /// <summary>The error for rows that fit neither a type nor a fallback.</summary>
+    public static string NoFallbackMessage(GgufTensorInfo tensor, GgmlType type) =>
+        $"tensor {SafeText.Quote(tensor.Name)} has rows of {tensor.RowLength} elements, not a multiple of the {type} block size {GgmlTypeInfo.BlockSize(type)}, and {type} has no fallback type (llama.cpp refuses such a tensor too)";
 
     private static bool IsOutput(GgufTensorInfo t) => t.Name == "output.weight";
 
@@ -101,4 +122,38 @@ public sealed class QuantizationMix
     /// <summary>Layers that get extra bits in the *_M mixes: the first and last eighth, and every third in between.</summary>
     public static bool UseMoreBits(int layer, int layers) =>
         layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+}
+
+/// <summary>
+/// Which tensors a quantization gave a fallback type (rows not whole blocks of the type asked for), for the report
+/// <c>quantize</c> and <c>synth</c> both print: one line per (asked, used) pair, with the count and the row lengths.
+/// </summary>
+public sealed class FallbackLog
+{
+    private readonly SortedDictionary<(GgmlType Wanted, GgmlType Used, bool Kept), (int Count, SortedSet<long> Rows)> _entries = new();
+
+    /// <summary>Matrices planned so far (with or without a fallback).</summary>
+    public int Tensors { get; private set; }
+
+    /// <summary>Matrices that got a fallback type or were kept.</summary>
+    public int Fallbacks => _entries.Values.Sum(e => e.Count);
+
+    internal void Planned() => Tensors++;
+
+    /// <summary>
+    /// Records that a tensor asked for <paramref name="wanted"/> was stored as <paramref name="used"/>: llama.cpp's
+    /// fallback, or (<paramref name="kept"/>) its source type where no fallback exists.
+    /// </summary>
+    public void Note(GgmlType wanted, GgmlType used, long rowLength, bool kept = false)
+    {
+        var (count, rows) = _entries.TryGetValue((wanted, used, kept), out var e) ? e : (0, new SortedSet<long>());
+        rows.Add(rowLength);
+        _entries[(wanted, used, kept)] = (count + 1, rows);
+    }
+
+    /// <summary>One line per fallback pair, e.g. "181 of 211 matrices stored as Q5_0 instead of Q4_K: rows of 576 elements are not whole 256-element Q4_K blocks (llama.cpp's fallback)".</summary>
+    public IEnumerable<string> Lines => _entries.Select(e =>
+        $"{e.Value.Count} of {Tensors} matrices stored as {e.Key.Used} instead of {e.Key.Wanted}: rows of {string.Join(", ", e.Value.Rows)} elements are not whole " +
+        $"{GgmlTypeInfo.BlockSize(e.Key.Wanted)}-element {e.Key.Wanted} blocks " +
+        (e.Key.Kept ? $"and {e.Key.Wanted} has no fallback type (kept in their source type, --keep-unquantizable)" : "(llama.cpp's fallback)"));
 }

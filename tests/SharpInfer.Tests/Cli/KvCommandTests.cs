@@ -9,7 +9,7 @@ public sealed class KvCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     [Fact]
-    public void ContextShiftGeneratesFarBeyondTheContextInFlatMemory()
+    public void ContextShiftGeneratesFarBeyondTheContextOnTheCommandLine()
     {
         var r = CliRunner.Run("run", "-m", SharedData.Stories, "-p", "Once upon a time", "-n", "2000", "-c", "64", "--context-shift", "--json");
         Assert.True(r.ExitCode == 0, r.Err);

@@ -1,3 +1,4 @@
+using SharpInfer.Inference;
 using System.Text.Json;
 using SharpInfer.Tests.Models;
 
@@ -34,6 +35,11 @@ public class LogitsCommandTests
         }
     }
 
+    /// <summary>
+    /// <c>--top 3 --greedy 5</c>: three top entries in order, led by the argmax; five greedy tokens (fewer only when
+    /// the last ends generation), the first the prompt's argmax, all of them what the library's greedy generation
+    /// with the same f32 cache picks.
+    /// </summary>
     [Fact]
     public void SinglePromptWithOptions()
     {
@@ -41,7 +47,22 @@ public class LogitsCommandTests
         Assert.True(r.ExitCode == 0, r.Err);
         using var doc = JsonDocument.Parse(r.Out);
         var c = doc.RootElement.GetProperty("cases")[0];
-        Assert.Equal(3, c.GetProperty("positions")[0].GetProperty("top").GetArrayLength());
-        Assert.InRange(c.GetProperty("greedy").GetArrayLength(), 1, 5);
+        var positions = c.GetProperty("positions");
+        foreach (var position in positions.EnumerateArray())
+        {
+            var top = position.GetProperty("top");
+            Assert.Equal(3, top.GetArrayLength());
+            Assert.Equal(position.GetProperty("argmax").GetInt32(), top[0][0].GetInt32());
+            Assert.True(top[0][1].GetDouble() >= top[1][1].GetDouble() && top[1][1].GetDouble() >= top[2][1].GetDouble());
+        }
+        var greedy = c.GetProperty("greedy").EnumerateArray().Select(t => t.GetInt32()).ToArray();
+        Assert.Equal(positions[positions.GetArrayLength() - 1].GetProperty("argmax").GetInt32(), greedy[0]);
+
+        using var model = SharpInfer.Models.Model.Load(SharedData.Synth("Q4_0"));
+        if (greedy.Length < 5) Assert.True(model.Tokenizer.IsEndOfGeneration(greedy[^1]), $"only {greedy.Length} greedy tokens and the last does not end generation");
+        using var context = model.CreateContext(new SharpInfer.Inference.ContextOptions { ContextSize = 64, TypeK = SharpInfer.Tensors.GgmlType.F32, TypeV = SharpInfer.Tensors.GgmlType.F32 });
+        var expected = new SharpInfer.Inference.Generator(context).Generate("Hello there",
+            new SharpInfer.Inference.GenerationOptions { MaxTokens = 5, Sampling = SharpInfer.Sampling.SamplingOptions.Greedy });
+        Assert.Equal(expected.GeneratedTokens, greedy);
     }
 }

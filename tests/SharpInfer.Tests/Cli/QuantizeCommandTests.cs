@@ -58,7 +58,7 @@ public class QuantizeCommandTests
         {
             string output = Path.Combine(dir, "out.gguf");
             var badType = CliRunner.Run("quantize", SharedData.Synth("F32"), output, "Q9_9");
-            Assert.Equal(1, badType.ExitCode);
+            Assert.Equal(2, badType.ExitCode);
             Assert.Contains("Q9_9", badType.Err);
             // stories260K's feed-forward rows are 172 wide: no 32-element block fits.
             var badRows = CliRunner.Run("quantize", SharedData.Stories, output, "Q4_0");

@@ -81,9 +81,10 @@ public class RunCommandTests
     [Fact]
     public void BadOptionsAreRefusedInOneLine()
     {
-        Assert.Equal(1, CliRunner.Run("run", "-m", SharedData.Stories, "-p", "x", "--top-p", "2").ExitCode);
-        Assert.Equal(1, CliRunner.Run("run", "-m", SharedData.Stories, "-p", "x", "--cache-type-k", "q9").ExitCode);
-        Assert.Equal(1, CliRunner.Run("run", "-m", SharedData.Stories).ExitCode);
+        // Usage errors (bad option values, a missing prompt) exit 2, as the README says.
+        Assert.Equal(2, CliRunner.Run("run", "-m", SharedData.Stories, "-p", "x", "--top-p", "2").ExitCode);
+        Assert.Equal(2, CliRunner.Run("run", "-m", SharedData.Stories, "-p", "x", "--cache-type-k", "q9").ExitCode);
+        Assert.Equal(2, CliRunner.Run("run", "-m", SharedData.Stories).ExitCode);
         Assert.Equal(2, CliRunner.Run("run", "-m", SharedData.Stories, "-p", "x", "--no-such-flag").ExitCode);
     }
 }

@@ -43,6 +43,13 @@ public sealed class SynthBenchCommandTests : IClassFixture<SynthBenchCommandTest
         var matrixTypes = file.Tensors.Where(t => t.Rank == 2).Select(t => t.Type.ToString()).ToHashSet();
         Assert.Contains("Q4_K", matrixTypes);
         Assert.Contains("Q6_K", matrixTypes);
+        // 576-element rows are not whole 256-element super-blocks: llama.cpp's fallbacks, one reported line each.
+        int matrices = file.Tensors.Count(t => t.Rank == 2);
+        int q5 = file.Tensors.Count(t => t.Type == SharpInfer.Tensors.GgmlType.Q5_0);
+        int q8 = file.Tensors.Count(t => t.Type == SharpInfer.Tensors.GgmlType.Q8_0);
+        Assert.True(q5 > 0 && q8 > 0);
+        Assert.Contains($"warning: {q5} of {matrices} matrices stored as Q5_0 instead of Q4_K: rows of 576 elements are not whole 256-element Q4_K blocks (llama.cpp's fallback)", _model.Result.Err);
+        Assert.Contains($"warning: {q8} of {matrices} matrices stored as Q8_0 instead of Q6_K: rows of 576 elements", _model.Result.Err);
         // The tokenizer comes from the vocab file.
         using var vocab = GgufFile.Open(SharedData.File("vocab/ggml-vocab-llama-spm.gguf"));
         Assert.Equal(vocab.Metadata.TryGetArray("tokenizer.ggml.tokens")!.Count, file.Metadata.TryGetArray("tokenizer.ggml.tokens")!.Count);

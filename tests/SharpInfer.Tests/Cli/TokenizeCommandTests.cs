@@ -31,7 +31,7 @@ public class TokenizeCommandTests
             var r = CliRunner.Run("tokenize", "-m", SharedData.Stories, "--file", temp, "--json");
             Assert.Equal(new[] { 403, 407, 261, 378 }, JsonSerializer.Deserialize<int[]>(r.Out));
             var both = CliRunner.Run("tokenize", "-m", SharedData.Stories, "--file", temp, "--text", "x");
-            Assert.Equal(1, both.ExitCode);
+            Assert.Equal(2, both.ExitCode);
             Assert.Contains("exactly one", both.Err);
         }
         finally

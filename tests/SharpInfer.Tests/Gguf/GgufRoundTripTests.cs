@@ -45,11 +45,14 @@ public class GgufRoundTripTests
         try
         {
             string target = Path.Combine(dir, "out.gguf");
-            File.WriteAllText(target, "previous");
+            var previous = new GgufWriter();
+            previous.AddTensor("old", GgmlType.F32, [4], new byte[16]);
+            previous.Save(target);
+            byte[] before = File.ReadAllBytes(target);
             var w = new GgufWriter();
             w.AddTensor("bad", GgmlType.F32, [4], _ => throw new IOException("disk on fire"));
-            Assert.Throws<IOException>(() => w.Save(target));
-            Assert.Equal("previous", File.ReadAllText(target));
+            Assert.Equal("disk on fire", Assert.Throws<IOException>(() => w.Save(target)).Message);
+            Assert.Equal(before, File.ReadAllBytes(target));
             Assert.Single(Directory.GetFiles(dir));
         }
         finally

@@ -5,7 +5,7 @@ namespace SharpInfer.Tests.Gguf;
 
 /// <summary>
 /// Model files are mapped with huge-page advice and written files leave the page cache, so that weights come back in
-/// 2 MiB folios (Linux; elsewhere both are no-ops and these tests have nothing to check).
+/// 2 MiB folios (Linux; elsewhere both are no-ops and these tests are reported skipped).
 /// </summary>
 public sealed unsafe class PageCacheAdviceTests : IDisposable
 {
@@ -13,10 +13,9 @@ public sealed unsafe class PageCacheAdviceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    [Fact]
+    [LinuxFact]
     public void MappedFileCarriesTheHugePageAdvice()
     {
-        if (!OperatingSystem.IsLinux()) return;
         using var file = GgufFile.Open(SharedData.File("models/stories260K.gguf"));
         var flags = ProcessMemory.VmFlagsOf(file.BasePointer);
         Assert.Contains("rd", flags);
@@ -24,20 +23,23 @@ public sealed unsafe class PageCacheAdviceTests : IDisposable
     }
 
     [Fact]
-    public void HugePageCountOfAMappedFileIsReadFromItsMapping()
+    public void AFileReadFromBytesHasNoHugePageCount()
     {
         using var bytes = GgufFile.FromBytes(File.ReadAllBytes(SharedData.File("models/stories260K.gguf")));
         Assert.Null(bytes.BytesInHugePages);
-        if (!OperatingSystem.IsLinux()) return;
+    }
+
+    [LinuxFact]
+    public void HugePageCountOfAMappedFileIsReadFromItsMapping()
+    {
         using var file = GgufFile.Open(SharedData.File("models/stories260K.gguf"));
         // 1.2 MB cannot hold an aligned 2 MiB page, so the mapping is found and has none.
         Assert.Equal(0, file.BytesInHugePages);
     }
 
-    [Fact]
+    [LinuxFact]
     public void SavedFileIsOnDiskAndOutOfThePageCache()
     {
-        if (!OperatingSystem.IsLinux()) return;
         var data = new byte[4 << 20];
         new Random(7).NextBytes(data);
 

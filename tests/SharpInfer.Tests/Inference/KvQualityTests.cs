@@ -30,4 +30,28 @@ public class KvQualityTests
         var stories = SharpInfer.Tests.Cli.CliRunner.Run("kv-quality", "-m", SharedData.Stories, "-p", "Once upon a time");
         Assert.DoesNotContain("q8_0", stories.Out);
     }
+
+    /// <summary>
+    /// A long text is measured a chunk at a time: progress after every chunk up to the total,
+    /// and a cancellation observed before the next chunk.
+    /// </summary>
+    [Fact]
+    public void LongTextsReportProgressAndCanBeCancelled()
+    {
+        using var model = Model.Load(SharedData.Synth("F32"));
+        var tokens = model.Tokenizer.Tokenize(string.Concat(Enumerable.Repeat(KvQuality.DefaultText + " ", 3)));
+        Assert.True(tokens.Length > 300);
+        var reports = new List<(int Done, int Total)>();
+        KvQuality.Measure(model, tokens, GgmlType.F16, [GgmlType.Q8_0], threads: 2, progress: (done, total) => reports.Add((done, total)));
+        Assert.Equal((tokens.Length + 63) / 64, reports.Count);
+        Assert.All(reports, r => Assert.Equal(tokens.Length, r.Total));
+        Assert.Equal(reports.Select(r => r.Done).Order(), reports.Select(r => r.Done));
+        Assert.Equal(tokens.Length, reports[^1].Done);
+
+        using var cancel = new CancellationTokenSource();
+        int seen = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() => KvQuality.Measure(model, tokens, GgmlType.F16, [GgmlType.Q8_0], threads: 2,
+            progress: (_, _) => { seen++; cancel.Cancel(); }, cancellation: cancel.Token));
+        Assert.Equal(1, seen);
+    }
 }

@@ -7,15 +7,16 @@ using Xunit.Abstractions;
 namespace SharpInfer.Tests.KvCache;
 
 /// <summary>The cache inside real forward passes: every way of filling it must give the logits a fresh computation gives.</summary>
-public class KvCacheModelTests(ITestOutputHelper output) : IClassFixture<KvCacheModelTests.Synth>
+public class KvCacheModelTests(KvCacheModelTests.Synth synth, ITestOutputHelper output) : IClassFixture<KvCacheModelTests.Synth>
 {
+    /// <summary>The synthetic F32 model, mapped once for the class and unmapped after its last test.</summary>
     public sealed class Synth : IDisposable
     {
         public Model Model { get; } = Model.Load(SharedData.Synth("F32"));
         public void Dispose() => Model.Dispose();
     }
 
-    private readonly Synth _synth = new();
+    private readonly Synth _synth = synth;
 
     private static readonly int[] Text = [1, 322, 273, 437, 343, 376, 267, 344, 402, 411, 445, 270, 312, 265, 421, 299, 378, 307, 417, 330, 281, 274, 365, 444];
 

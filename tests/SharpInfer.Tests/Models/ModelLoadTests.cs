@@ -90,14 +90,49 @@ public sealed class ModelLoadTests : IDisposable
         Assert.Contains("token_embd.weight", r.Err);
     }
 
+    /// <summary>
+    /// Without output.weight the logits are the hidden state against token_embd: exactly what a file whose
+    /// output.weight is a copy of token_embd gives, and not what a file with another output.weight gives.
+    /// </summary>
     [Fact]
     public void TiedEmbeddingsAreUsedWhenOutputIsAbsent()
     {
-        string path = Rewrite(SharedData.Stories, (f, w) => CopyTensors(f, w, t => t.Name != "output.weight"), "tied.gguf");
+        string tied = Rewrite(SharedData.Stories, (f, w) => CopyTensors(f, w, t => t.Name != "output.weight"), "tied.gguf");
+        string copied = Rewrite(SharedData.Stories, (f, w) =>
+        {
+            CopyTensors(f, w, t => t.Name != "output.weight");
+            w.AddTensor(f, f.GetTensor("token_embd.weight"), rename: "output.weight");
+        }, "copied.gguf");
+        using var tiedModel = Model.Load(tied);
+        Assert.True(tiedModel.Network.TiedOutput);
+        var fromTied = LastLogits(tiedModel);
+        Assert.Equal(LastLogits(copied), fromTied);
+        // stories260K's own output.weight is a copy of token_embd too, so the control is one that differs: halved.
+        string halved = Rewrite(SharedData.Stories, (f, w) =>
+        {
+            CopyTensors(f, w, t => t.Name != "output.weight");
+            var embedding = f.GetTensor("token_embd.weight");
+            var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(f.GetData(embedding)).ToArray();
+            for (int i = 0; i < values.Length; i++) values[i] *= 0.5f;
+            w.AddTensor("output.weight", embedding.Type, embedding.Shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        }, "halved.gguf");
+        var fromOwnOutput = LastLogits(halved);
+        Assert.True(fromOwnOutput.Zip(fromTied, (a, b) => Math.Abs(a - b)).Max() > 1e-3, "output.weight made no difference: the test would not see a wrong tie");
+    }
+
+    private static float[] LastLogits(string path)
+    {
         using var model = Model.Load(path);
-        Assert.True(model.Network.TiedOutput);
-        using var context = model.CreateContext(new SharpInfer.Inference.ContextOptions { ContextSize = 64 });
-        var result = new SharpInfer.Inference.Generator(context).Generate("Once upon a time", new SharpInfer.Inference.GenerationOptions { MaxTokens = 4, Sampling = SharpInfer.Sampling.SamplingOptions.Greedy });
-        Assert.Equal(4, result.GeneratedTokens.Length);
+        return LastLogits(model);
+    }
+
+    private static float[] LastLogits(Model model)
+    {
+        using var context = model.CreateContext(new SharpInfer.Inference.ContextOptions { ContextSize = 64, TypeK = SharpInfer.Tensors.GgmlType.F32, TypeV = SharpInfer.Tensors.GgmlType.F32 });
+        var tokens = model.Tokenizer.Tokenize("Once upon a time", true, false);
+        var batch = new SharpInfer.Inference.Batch(tokens.Length);
+        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, 0, i == tokens.Length - 1);
+        context.Decode(batch);
+        return context.GetOutputLogits(0).ToArray();
     }
 }

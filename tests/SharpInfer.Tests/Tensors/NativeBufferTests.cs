@@ -20,10 +20,9 @@ public sealed unsafe class NativeBufferTests
         Assert.Equal(0xA5, b.Pointer[bytes - 1]);
     }
 
-    [Fact]
+    [LinuxFact]
     public void LargeBufferStartsOnAHugePageAndAsksForHugePages()
     {
-        if (!OperatingSystem.IsLinux()) return;
         using var large = new NativeBuffer<float>(3 << 20); // 12 MiB
         Assert.Equal(0, (long)large.Pointer % MemoryAdvice.HugePageBytes);
         Assert.Contains("hg", ProcessMemory.VmFlagsOf(large.Pointer));
@@ -33,10 +32,9 @@ public sealed unsafe class NativeBufferTests
         Assert.DoesNotContain("hg", ProcessMemory.VmFlagsOf(odd.Pointer + MemoryAdvice.HugePageBytes));
     }
 
-    [Fact]
+    [HugePagesFact]
     public void LargeBufferIsCountedInHugePages()
     {
-        if (!MemoryAdvice.HugePagesAvailable) return;
         using var b = new NativeBuffer<byte>(16 << 20);
         long? huge = MemoryAdvice.HugeMappedBytes(b.Pointer + 5);
         Assert.NotNull(huge);

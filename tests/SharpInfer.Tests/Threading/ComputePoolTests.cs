@@ -131,4 +131,84 @@ public unsafe class ComputePoolTests
             }
         }
     }
+
+    /// <summary>
+    /// A job is done when its work is done, not when every thread has checked in: with the workers held off the CPU
+    /// (the extreme of a descheduled thread) the caller finishes every job alone, and the workers join in once they
+    /// run. A pool that waits at a barrier for all of its threads never returns here.
+    /// </summary>
+    [Fact]
+    public void JobsCompleteWhileWorkersCannotRun()
+    {
+        using var gate = new ManualResetEvent(false);
+        using var pool = new ComputePool(4, gate);
+        var hits = new int[1000];
+        var run = Task.Run(() => RunRounds(pool, hits, 20));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "jobs waited for workers that could not run");
+        int used = run.Result;
+        Assert.Equal(1, used);
+        gate.Set();
+        RunRounds(pool, hits, 50);
+    }
+
+    /// <summary>Alternates fixed chunks and guided ranges over <paramref name="hits"/>; returns the mask of threads that took part.</summary>
+    private static int RunRounds(ComputePool pool, int[] hits, int rounds)
+    {
+        int used = 0;
+        for (int round = 0; round < rounds; round++)
+        {
+            Array.Clear(hits);
+            fixed (int* h = hits)
+            {
+                var job = new CountJob { Hits = h, Threads = &used };
+                if (round % 2 == 0) pool.For(hits.Length, &Count, &job, 7);
+                else pool.ForRanges(hits.Length, &CountRange, &job, 3);
+            }
+            Assert.All(hits, v => Assert.Equal(1, v));
+        }
+        return used;
+    }
+
+    /// <summary>
+    /// Many more threads than cores, many short jobs back to back: every index still runs exactly once (late threads
+    /// must not claim work of a newer job with an older job's parameters), and the pool reports itself oversubscribed.
+    /// </summary>
+    [Fact]
+    public void OversubscribedPoolRunsEveryIndexOnce()
+    {
+        int threads = CpuTopology.UsableCpus * 8;
+        using var pool = new ComputePool(threads);
+        Assert.True(pool.Oversubscribed);
+        for (int round = 0; round < 100; round++)
+        {
+            RunRounds(pool, new int[37], 2);
+            if (round % 3 == 0) RunRounds(pool, new int[5000], 2);
+        }
+    }
+
+    [Fact]
+    public void UsableCpusBoundTheDefaultThreads()
+    {
+        Assert.InRange(CpuTopology.PhysicalCores, 1, CpuTopology.UsableCpus);
+        Assert.InRange(CpuTopology.UsableCpus, 1, Environment.ProcessorCount);
+        using var pool = new ComputePool(CpuTopology.PhysicalCores);
+        Assert.False(pool.Oversubscribed);
+    }
+
+    [Theory]
+    [InlineData("max 100000", null)]
+    [InlineData("150000 100000", 1.5)]
+    [InlineData("200000 100000\n", 2.0)]
+    [InlineData("garbage", null)]
+    [InlineData("-1 100000", null)]
+    public void CgroupV2QuotaIsParsed(string text, double? cpus) =>
+        Assert.Equal(cpus, CpuTopology.ParseCpuMax(text));
+
+    [Fact]
+    public void CgroupV1QuotaIsParsed()
+    {
+        Assert.Null(CpuTopology.ParseCfsQuota("-1\n", "100000\n"));
+        Assert.Equal(0.5, CpuTopology.ParseCfsQuota("50000\n", "100000\n"));
+        Assert.Null(CpuTopology.ParseCfsQuota(null, "100000"));
+    }
 }

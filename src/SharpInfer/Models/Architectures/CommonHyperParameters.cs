@@ -91,7 +91,7 @@ public sealed record CommonHyperParameters
                 extFactor = 1f;
                 break;
             default:
-                throw new ModelLoadException($"unsupported rope scaling type '{scalingType}' (supported: none, linear, yarn)");
+                throw new ModelLoadException($"unsupported rope scaling type {Files.SafeText.Quote(scalingType)} (supported: none, linear, yarn)");
         }
         return new RopeParameters(
             Dims: dims,

@@ -53,14 +53,8 @@ public static class ModelArchitectures
     /// <summary>The family of <paramref name="name"/>; an unknown one is a <see cref="ModelLoadException"/> listing the supported ones.</summary>
     public static ModelArchitecture Find(string name) =>
         All.FirstOrDefault(a => a.Name == name)
-        ?? throw new ModelLoadException($"unsupported architecture '{Printable(name)}' (supported: {string.Join(", ", Names)})");
+        ?? throw new ModelLoadException($"unsupported architecture {Files.SafeText.Quote(name)} (supported: {string.Join(", ", Names)})");
 
     /// <summary>Whether <paramref name="name"/> is supported.</summary>
     public static bool IsSupported(string name) => All.Any(a => a.Name == name);
-
-    private static string Printable(string name)
-    {
-        var clean = new string(name.Select(c => char.IsControl(c) ? '?' : c).ToArray());
-        return clean.Length > 64 ? clean[..64] + "…" : clean;
-    }
 }

@@ -17,36 +17,38 @@ internal sealed unsafe class PassState : IDisposable
     private readonly GCHandle _self;
     private readonly List<NativeBuffer<float>> _buffers = new();
 
-    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool, int ropeSlots)
+    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool)
     {
-        var spec = network.Spec;
+        var layout = ScratchLayout.For(network.Spec, maxTokens, maxOutputs, pool.ThreadCount);
         Pool = pool;
         MaxTokens = maxTokens;
         MaxOutputs = maxOutputs;
-        Embedding = spec.EmbeddingLength;
-        var attention = spec.Layers.Select(l => l.Attention).OfType<MultiHeadAttentionSpec>().ToArray();
-        int queryWidth = attention.Length == 0 ? 0 : attention.Max(a => a.QueryWidth);
-        int kWidth = attention.Length == 0 ? 0 : attention.Max(a => a.KWidth);
-        int vWidth = attention.Length == 0 ? 0 : attention.Max(a => a.VWidth);
-        int outWidth = spec.Layers.Max(l => l.Attention.OutputWidth);
-        int hidden = spec.Layers.Max(l => l.FeedForward.HiddenWidth);
-        MaxRopeDims = attention.Length == 0 ? 0 : attention.Max(a => a.Rope.Dims);
-        RopeSlots = ropeSlots;
-        int widest = new[] { Embedding, queryWidth, outWidth, hidden, kWidth, vWidth }.Max();
-        MatMul = new MatMul(maxTokens, widest, pool.ThreadCount);
-        X = Buffer((long)maxTokens * Embedding);
-        Xn = Buffer((long)maxTokens * Embedding);
-        Tmp = Buffer((long)maxTokens * Embedding);
-        Q = Buffer((long)maxTokens * queryWidth);
-        K = Buffer((long)maxTokens * kWidth);
-        V = Buffer((long)maxTokens * vWidth);
-        Attn = Buffer((long)maxTokens * outWidth);
-        Gate = Buffer((long)maxTokens * hidden);
-        Up = Buffer((long)maxTokens * hidden);
-        Rope = Buffer((long)maxTokens * Math.Max(1, ropeSlots) * MaxRopeDims);
-        AttentionScratchFloats = attention.Length == 0 ? 0 : attention.Max(a => FlashAttention.ScratchFloats(a.GroupSize, a.HeadDimK, a.HeadDimV)) + 16;
-        AttentionScratch = Buffer(pool.ThreadCount * AttentionScratchFloats);
-        OutHidden = Buffer((long)maxOutputs * Embedding);
+        Embedding = layout.Embedding;
+        MaxRopeDims = layout.MaxRopeDims;
+        RopeSlots = layout.RopeSlots;
+        AttentionScratchFloats = layout.AttentionScratchFloats;
+        try
+        {
+            MatMul = new MatMul(maxTokens, layout.Widest, pool.ThreadCount);
+            var floats = layout.BufferFloats().ToArray();
+            X = Buffer(floats[0]);
+            Xn = Buffer(floats[1]);
+            Tmp = Buffer(floats[2]);
+            Q = Buffer(floats[3]);
+            K = Buffer(floats[4]);
+            V = Buffer(floats[5]);
+            Attn = Buffer(floats[6]);
+            Gate = Buffer(floats[7]);
+            Up = Buffer(floats[8]);
+            Rope = Buffer(floats[9]);
+            AttentionScratch = Buffer(floats[10]);
+            OutHidden = Buffer(floats[11]);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
         TokenSeq = new int[maxTokens];
         TokenPos = new int[maxTokens];
         TokenIds = new int[maxTokens];
@@ -57,7 +59,7 @@ internal sealed unsafe class PassState : IDisposable
     }
 
     public ComputePool Pool { get; }
-    public MatMul MatMul { get; }
+    public MatMul MatMul { get; } = null!;
     public int MaxTokens { get; }
     public int MaxOutputs { get; }
     public int Embedding { get; }
@@ -68,21 +70,21 @@ internal sealed unsafe class PassState : IDisposable
     /// <summary>Distinct RoPE parameter sets (layers sharing one share its angle cache).</summary>
     public int RopeSlots { get; }
 
-    public NativeBuffer<float> X { get; }
-    public NativeBuffer<float> Xn { get; }
-    public NativeBuffer<float> Tmp { get; }
-    public NativeBuffer<float> Q { get; }
-    public NativeBuffer<float> K { get; }
-    public NativeBuffer<float> V { get; }
-    public NativeBuffer<float> Attn { get; }
-    public NativeBuffer<float> Gate { get; }
-    public NativeBuffer<float> Up { get; }
+    public NativeBuffer<float> X { get; } = null!;
+    public NativeBuffer<float> Xn { get; } = null!;
+    public NativeBuffer<float> Tmp { get; } = null!;
+    public NativeBuffer<float> Q { get; } = null!;
+    public NativeBuffer<float> K { get; } = null!;
+    public NativeBuffer<float> V { get; } = null!;
+    public NativeBuffer<float> Attn { get; } = null!;
+    public NativeBuffer<float> Gate { get; } = null!;
+    public NativeBuffer<float> Up { get; } = null!;
 
     /// <summary>Per token, per RoPE slot: the (cos, sin) pairs of its position.</summary>
-    public NativeBuffer<float> Rope { get; }
-    public NativeBuffer<float> AttentionScratch { get; }
+    public NativeBuffer<float> Rope { get; } = null!;
+    public NativeBuffer<float> AttentionScratch { get; } = null!;
     public long AttentionScratchFloats { get; }
-    public NativeBuffer<float> OutHidden { get; }
+    public NativeBuffer<float> OutHidden { get; } = null!;
 
     public int[] TokenSeq { get; }
     public int[] TokenPos { get; }
@@ -169,7 +171,7 @@ internal sealed unsafe class PassState : IDisposable
     public void Dispose()
     {
         if (_self.IsAllocated) _self.Free();
-        MatMul.Dispose();
+        MatMul?.Dispose();
         foreach (var b in _buffers) b.Dispose();
     }
 }
