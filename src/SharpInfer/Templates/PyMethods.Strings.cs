@@ -188,7 +188,7 @@ internal static partial class PyMethods
             if (i == s.Length) break;
             if (max >= 0 && words.Count == max)
             {
-                words.Add(PyChars.TrimEnd(s[i..]));
+                words.Add(s[i..]);
                 break;
             }
             int start = i;

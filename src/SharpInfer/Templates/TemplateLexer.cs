@@ -264,6 +264,7 @@ internal sealed partial class TemplateLexer
     private void LexNumber(int line)
     {
         int start = _pos;
+        if (TryLexPrefixedInteger(line)) return;
         // A float needs digits after its point or an exponent; "1." is the integer 1 and an attribute dot.
         bool afterDot = start > 0 && _src[start - 1] == '.';
         int p = SkipDigits(start);
@@ -297,6 +298,31 @@ internal sealed partial class TemplateLexer
             throw new TemplateException($"integer literal {text} is too large (integers are 64-bit here)", line);
         }
         _tokens.Add(new Token(TokenKind.Integer, text, line, value));
+    }
+
+    /// <summary>0x1F, 0o17, 0b101 (with '_' between digits), as Jinja2 accepts them.</summary>
+    private bool TryLexPrefixedInteger(int line)
+    {
+        if (_src[_pos] != '0' || _pos + 2 >= _src.Length) return false;
+        int radix = char.ToLowerInvariant(_src[_pos + 1]) switch { 'x' => 16, 'o' => 8, 'b' => 2, _ => 0 };
+        if (radix == 0) return false;
+        int p = _pos + 2;
+        long value = 0;
+        bool any = false;
+        while (p < _src.Length)
+        {
+            char c = char.ToLowerInvariant(_src[p]);
+            int digit = char.IsAsciiDigit(c) ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
+            if (c == '_' && any) { p++; continue; }
+            if (digit < 0 || digit >= radix) break;
+            value = value > (long.MaxValue - digit) / radix ? throw new TemplateException("integer literal too large (integers are 64-bit here)", line) : value * radix + digit;
+            any = true;
+            p++;
+        }
+        if (!any) return false;
+        _tokens.Add(new Token(TokenKind.Integer, _src[_pos..p], line, value));
+        _pos = p;
+        return true;
     }
 
     private int SkipDigits(int p)

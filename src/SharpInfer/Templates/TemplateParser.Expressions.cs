@@ -39,9 +39,12 @@ internal sealed partial class TemplateParser
 
     private Expr ParseConditional()
     {
+        int missingBefore = _missing.Count;
         var expr = ParseOr();
         while (Current.IsName("if"))
         {
+            // What the expression before "if" used is conditional too.
+            _missing.RemoveRange(missingBefore, _missing.Count - missingBefore);
             var token = Next();
             _conditional++;
             try

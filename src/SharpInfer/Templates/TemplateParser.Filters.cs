@@ -92,12 +92,15 @@ internal sealed partial class TemplateParser
     }
 
     /// <summary>
-    /// An unknown filter or test: outside conditionals an error now (as Jinja2 reports it when compiling), inside them
-    /// an error only if the expression is evaluated.
+    /// An unknown filter or test. Jinja2 reports those when compiling, except inside conditionals (if statements and
+    /// inline ifs), where only evaluating them fails; so outside them the error waits in <see cref="_missing"/> until
+    /// the parse ends (an inline if found later still makes it conditional), and inside them it becomes a node that
+    /// raises when evaluated.
     /// </summary>
     private Expr Missing(string message, Token at)
     {
-        if (_conditional == 0) throw Error(message, at);
-        return new MissingExpr(at.Line, message);
+        var missing = new MissingExpr(at.Line, message);
+        if (_conditional == 0) _missing.Add(missing);
+        return missing;
     }
 }

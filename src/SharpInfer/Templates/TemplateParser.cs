@@ -15,6 +15,8 @@ internal sealed partial class TemplateParser
     // Inside an if statement or inline if: unknown filters and tests become errors only when evaluated (as in Jinja2).
     private int _conditional;
     private int _loops;
+    // Unknown filters and tests met outside conditionals: errors once the whole template has parsed.
+    private readonly List<MissingExpr> _missing = [];
     // Names a macro body reads, to know whether it accepts varargs/kwargs/caller.
     private HashSet<string>? _macroNames;
 
@@ -25,6 +27,7 @@ internal sealed partial class TemplateParser
     {
         var parser = new TemplateParser(TemplateLexer.Tokenize(source));
         var body = parser.ParseBody([], out _);
+        if (parser._missing.Count > 0) throw new TemplateException(parser._missing[0].Message, parser._missing[0].Line);
         return body;
     }
 
