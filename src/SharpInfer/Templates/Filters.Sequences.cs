@@ -59,7 +59,7 @@ internal static partial class Filters
     private static object? Reverse(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("reverse", [], []);
-        if (value is string s) return string.Concat(PyOps.CodePoints(s).AsEnumerable().Reverse());
+        if (Markup.Plain(value) is string s) return KeepMarkup(value, string.Concat(PyOps.CodePoints(s).AsEnumerable().Reverse()));
         return PyOps.Iterate(value).Reverse().ToList();
     }
 

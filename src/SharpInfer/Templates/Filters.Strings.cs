@@ -6,28 +6,37 @@ internal static partial class Filters
 {
     private static readonly object Required = CallArgs.Required.Value;
 
+    /// <summary>Filters that work on <c>soft_str(value)</c> with str methods hand Markup back as Markup.</summary>
+    private static object KeepMarkup(object? input, string result) => input is Markup ? new Markup(result) : result;
+
     private static object? ToStr(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("string", [], []);
-        return PyFormat.Str(value);
+        return value as Markup ?? (object)PyFormat.Str(value);
+    }
+
+    private static object? Safe(Interpreter it, object? value, CallArgs args)
+    {
+        args.Bind("safe", [], []);
+        return value as Markup ?? new Markup(PyFormat.Str(value));
     }
 
     private static object? Lower(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("lower", [], []);
-        return PyFormat.Str(value).ToLowerInvariant();
+        return KeepMarkup(value, PyFormat.Str(value).ToLowerInvariant());
     }
 
     private static object? Upper(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("upper", [], []);
-        return PyFormat.Str(value).ToUpperInvariant();
+        return KeepMarkup(value, PyFormat.Str(value).ToUpperInvariant());
     }
 
     private static object? Capitalize(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("capitalize", [], []);
-        return PyMethods.Capitalize(PyFormat.Str(value));
+        return KeepMarkup(value, PyMethods.Capitalize(PyFormat.Str(value)));
     }
 
     /// <summary>Jinja2's title: each word (split at whitespace, '-', and opening brackets) gets an upper first letter, the rest lower.</summary>
@@ -49,7 +58,7 @@ internal static partial class Filters
     private static object? Trim(Interpreter it, object? value, CallArgs args)
     {
         var chars = args.Bind("trim", ["chars"], [null])[0];
-        return PyMethods.Strip(PyFormat.Str(value), chars is null ? null : PyFormat.Str(chars));
+        return KeepMarkup(value, PyMethods.Strip(PyFormat.Str(value), chars is null ? null : PyFormat.Str(chars)));
     }
 
     private static object? Replace(Interpreter it, object? value, CallArgs args)
@@ -62,7 +71,7 @@ internal static partial class Filters
     private static object? Center(Interpreter it, object? value, CallArgs args)
     {
         var width = args.Bind("center", ["width"], [80L])[0];
-        return PyMethods.Call(it, PyFormat.Str(value), "center", new CallArgs([width], []));
+        return KeepMarkup(value, (string)PyMethods.Call(it, PyFormat.Str(value), "center", new CallArgs([width], []))!);
     }
 
     /// <summary><c>indent(width=4, first=False, blank=False)</c>: indents every line but the first (and blank lines only with <c>blank</c>).</summary>
@@ -89,14 +98,20 @@ internal static partial class Filters
         }
         if (PyOps.IsTrue(a[1])) sb.Insert(0, indentation);
         if (sb.Length > it.Limits.MaxOutputChars) throw Limits.StringTooLong(it.Limits.MaxOutputChars);
-        return sb.ToString();
+        return KeepMarkup(value, sb.ToString());
     }
 
-    /// <summary>HTML escaping as markupsafe does it (there is no autoescaping, so this is only ever explicit).</summary>
+    /// <summary>HTML escaping as markupsafe does it, giving Markup (there is no autoescaping: this is only ever explicit).</summary>
     private static object? Escape(Interpreter it, object? value, CallArgs args)
     {
         args.Bind("escape", [], []);
-        return PyFormat.Str(value).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;");
+        return Markup.Escape(value);
+    }
+
+    private static object? ForceEscape(Interpreter it, object? value, CallArgs args)
+    {
+        args.Bind("forceescape", [], []);
+        return new Markup(Markup.EscapeText(PyFormat.Str(value)));
     }
 
     private static object? Format(Interpreter it, object? value, CallArgs args)
@@ -113,7 +128,9 @@ internal static partial class Filters
         {
             parameters = new PyTuple([.. args.Positional]);
         }
-        return PyPercentFormat.Format(PyFormat.Str(value), parameters, it.Limits);
+        return value is Markup markup
+            ? PyOps.Binary(BinaryOp.Modulo, markup, parameters, it.Limits)
+            : PyPercentFormat.Format(PyFormat.Str(value), parameters, it.Limits);
     }
 
     private static object? Truncate(Interpreter it, object? value, CallArgs args)

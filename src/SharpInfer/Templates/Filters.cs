@@ -9,11 +9,11 @@ internal static partial class Filters
     {
         ["abs"] = Abs, ["attr"] = Attr, ["batch"] = Batch, ["capitalize"] = Capitalize, ["center"] = Center,
         ["count"] = Length, ["d"] = Default, ["default"] = Default, ["dictsort"] = DictSort, ["e"] = Escape,
-        ["escape"] = Escape, ["first"] = First, ["float"] = Float, ["forceescape"] = Escape, ["format"] = Format,
+        ["escape"] = Escape, ["first"] = First, ["float"] = Float, ["forceescape"] = ForceEscape, ["format"] = Format,
         ["groupby"] = GroupBy, ["indent"] = Indent, ["int"] = Int, ["items"] = Items, ["join"] = Join, ["last"] = Last,
         ["length"] = Length, ["list"] = List, ["lower"] = Lower, ["map"] = Map, ["max"] = Max, ["min"] = Min,
         ["reject"] = Reject, ["rejectattr"] = RejectAttr, ["replace"] = Replace, ["reverse"] = Reverse,
-        ["round"] = Round, ["safe"] = ToStr, ["select"] = Select, ["selectattr"] = SelectAttr, ["slice"] = Slice,
+        ["round"] = Round, ["safe"] = Safe, ["select"] = Select, ["selectattr"] = SelectAttr, ["slice"] = Slice,
         ["sort"] = Sort, ["string"] = ToStr, ["sum"] = Sum, ["title"] = Title, ["tojson"] = ToJson, ["trim"] = Trim,
         ["truncate"] = Truncate, ["unique"] = Unique, ["upper"] = Upper, ["wordcount"] = WordCount,
     };

@@ -23,6 +23,8 @@ internal static class PyAccess
 
     public static object? GetItem(object? target, object? key)
     {
+        key = Markup.Plain(key);
+        if (target is Markup markup && PyOps.TryInteger(key, out _)) return Markup.Wrap(GetItem(markup.Text, key));
         switch (target)
         {
             case Undefined u: throw u.Error();
@@ -59,6 +61,7 @@ internal static class PyAccess
     public static object? Slice(object? target, object? start, object? stop, object? step)
     {
         if (target is Undefined u) throw u.Error();
+        if (target is Markup markup) return Markup.Wrap(Slice(markup.Text, start, stop, step));
         long stepValue = SliceIndex(step) ?? 1;
         if (stepValue == 0) throw new TemplateException("slice step cannot be zero");
         switch (target)

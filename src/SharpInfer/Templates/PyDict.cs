@@ -13,6 +13,7 @@ internal sealed class PyDict
 
     public bool TryGet(object? key, out object? value)
     {
+        key = Markup.Plain(key);
         if (!IsHashable(key))
         {
             value = null;
@@ -23,14 +24,20 @@ internal sealed class PyDict
 
     public void Set(object? key, object? value)
     {
+        key = Markup.Plain(key);
         if (!IsHashable(key)) throw new TemplateException($"unhashable type: '{PyOps.TypeName(key)}'");
         _items[key ?? NoneKey] = value;
     }
 
-    public bool Remove(object? key) => IsHashable(key) && _items.Remove(key ?? NoneKey);
+    public bool Remove(object? key)
+    {
+        key = Markup.Plain(key);
+        return IsHashable(key) && _items.Remove(key ?? NoneKey);
+    }
 
     public bool ContainsKey(object? key)
     {
+        key = Markup.Plain(key);
         if (!IsHashable(key)) throw new TemplateException($"unhashable type: '{PyOps.TypeName(key)}'");
         return _items.ContainsKey(key ?? NoneKey);
     }

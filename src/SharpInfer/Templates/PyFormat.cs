@@ -11,6 +11,7 @@ internal static class PyFormat
     public static string Str(object? value) => value switch
     {
         string s => s,
+        Markup m => m.Text,
         Undefined => "",
         _ => Repr(value),
     };
@@ -38,6 +39,11 @@ internal static class PyFormat
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); break;
             case double d: sb.Append(Float(d)); break;
             case string s: AppendStringRepr(sb, s); break;
+            case Markup m:
+                sb.Append("Markup(");
+                AppendStringRepr(sb, m.Text);
+                sb.Append(')');
+                break;
             case Undefined: sb.Append("Undefined"); break;
             case PyRange r: sb.Append(r.ToString()); break;
             case PyTuple t:

@@ -64,6 +64,7 @@ internal static class PyJson
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); return;
             case double d: sb.Append(FloatText(d)); return;
             case string s: WriteString(sb, s, o.EnsureAscii); return;
+            case Markup m: WriteString(sb, m.Text, o.EnsureAscii); return;
             case PyDict dict: WriteObject(sb, dict, o, level, maxChars); return;
             case PyTuple or PyRange or List<object?>: WriteArray(sb, (IEnumerable<object?>)value, o, level, maxChars); return;
         }
@@ -118,6 +119,7 @@ internal static class PyJson
     private static string KeyText(object? key) => key switch
     {
         string s => s,
+        Markup m => m.Text,
         null => "null",
         bool b => b ? "true" : "false",
         long l => l.ToString(CultureInfo.InvariantCulture),

@@ -19,7 +19,7 @@ internal static partial class PyMethods
 
     public static bool Has(object target, string name) => target switch
     {
-        string => StringMethods.Contains(name),
+        string or Markup => StringMethods.Contains(name),
         PyDict => DictMethods.Contains(name),
         List<object?> => ListMethods.Contains(name),
         PyTuple or PyRange => TupleMethods.Contains(name),
@@ -30,6 +30,7 @@ internal static partial class PyMethods
     public static object? Call(Interpreter interpreter, object receiver, string name, CallArgs args) => receiver switch
     {
         string s => CallString(interpreter, s, name, args),
+        Markup m => CallMarkup(interpreter, m, name, args),
         PyDict d => CallDict(d, name, args),
         List<object?> l => CallList(interpreter, l, name, args),
         PyTuple or PyRange => CallSequence((IReadOnlyList<object?>)receiver, name, args),
@@ -39,6 +40,28 @@ internal static partial class PyMethods
         Cycler cycler when name == "reset" => Reset(cycler),
         _ => throw new TemplateException($"'{PyOps.TypeName(receiver)}' object has no method '{name}'"),
     };
+
+    // The str methods markupsafe overrides to return Markup; their string arguments are escaped first.
+    private static readonly HashSet<string> MarkupMethods =
+    [
+        "capitalize", "title", "lower", "upper", "replace", "ljust", "rjust", "lstrip", "rstrip", "center", "strip",
+        "expandtabs", "swapcase", "zfill", "casefold", "removeprefix", "removesuffix", "partition", "rpartition",
+        "format", "join", "split", "rsplit", "splitlines",
+    ];
+
+    private static object? CallMarkup(Interpreter interpreter, Markup markup, string name, CallArgs args)
+    {
+        if (!MarkupMethods.Contains(name)) return CallString(interpreter, markup.Text, name, Plain(args));
+        var escaped = name == "join"
+            ? new CallArgs([.. args.Positional.Select(a => (object?)PyOps.Iterate(a).Select(item => (object?)Markup.Escape(item).Text).ToList())], args.Keywords)
+            : new CallArgs([.. args.Positional.Select(EscapeString)], [.. args.Keywords.Select(kv => new KeyValuePair<string, object?>(kv.Key, EscapeString(kv.Value)))]);
+        return Markup.Wrap(CallString(interpreter, markup.Text, name, escaped));
+    }
+
+    private static object? EscapeString(object? value) => value is string or Markup ? Markup.Escape(value).Text : value;
+
+    private static CallArgs Plain(CallArgs args) =>
+        new([.. args.Positional.Select(Markup.Plain)], [.. args.Keywords.Select(kv => new KeyValuePair<string, object?>(kv.Key, Markup.Plain(kv.Value)))]);
 
     private static object? Reset(Cycler cycler)
     {

@@ -14,6 +14,7 @@ internal static partial class PyOps
         if (a is Undefined ua) throw ua.Error();
         if (b is Undefined ub) throw ub.Error();
         if (IsNumber(a) && IsNumber(b)) return Numeric(op, a, b);
+        if (a is Markup || b is Markup) return MarkupBinary(op, a, b, limits);
         switch (op)
         {
             case BinaryOp.Add: return Add(a, b, limits);
@@ -21,6 +22,36 @@ internal static partial class PyOps
             case BinaryOp.Modulo when a is string format: return PyPercentFormat.Format(format, b, limits);
         }
         throw new TemplateException($"unsupported operand type(s) for {Symbols[op]}: '{TypeName(a)}' and '{TypeName(b)}'");
+    }
+
+    /// <summary>markupsafe's operators: a str added to Markup is escaped first, and the result stays Markup.</summary>
+    private static object? MarkupBinary(BinaryOp op, object? a, object? b, TemplateLimits limits)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add when a is string or Markup && b is string or Markup:
+                return new Markup((string)Add(Markup.Escape(a).Text, Markup.Escape(b).Text, limits)!);
+            case BinaryOp.Multiply:
+                return Markup.Wrap(Multiply(Markup.Plain(a), Markup.Plain(b), limits));
+            case BinaryOp.Modulo when a is Markup format:
+                var escaped = b switch
+                {
+                    PyTuple t => (object?)new PyTuple([.. t.Items.Select(EscapeArgument)]),
+                    PyDict d => EscapeValues(d),
+                    _ => EscapeArgument(b),
+                };
+                return new Markup(PyPercentFormat.Format(format.Text, escaped, limits));
+        }
+        throw new TemplateException($"unsupported operand type(s) for {Symbols[op]}: '{TypeName(a)}' and '{TypeName(b)}'");
+    }
+
+    private static object? EscapeArgument(object? value) => value is string or Markup ? Markup.Escape(value).Text : value;
+
+    private static PyDict EscapeValues(PyDict dict)
+    {
+        var copy = new PyDict();
+        foreach (var (key, value) in dict.Items) copy.Set(key, EscapeArgument(value));
+        return copy;
     }
 
     private static object? Add(object? a, object? b, TemplateLimits limits)

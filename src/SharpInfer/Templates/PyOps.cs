@@ -14,6 +14,7 @@ internal static partial class PyOps
         long => "int",
         double => "float",
         string => "str",
+        Markup => "Markup",
         PyTuple => "tuple",
         PyRange => "range",
         IList<object?> => "list",
@@ -26,7 +27,7 @@ internal static partial class PyOps
     };
 
     /// <summary>Python truthiness.</summary>
-    public static bool IsTrue(object? value) => value switch
+    public static bool IsTrue(object? value) => Markup.Plain(value) switch
     {
         null or Undefined => false,
         bool b => b,
@@ -67,6 +68,8 @@ internal static partial class PyOps
     private static bool AreEqual(object? a, object? b, int depth)
     {
         if (ReferenceEquals(a, b)) return true;
+        a = Markup.Plain(a);
+        b = Markup.Plain(b);
         if (depth > 200 || !RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw new TemplateException("values nested too deeply to compare");
         if (IsNumber(a) && IsNumber(b))
         {
@@ -106,6 +109,8 @@ internal static partial class PyOps
     /// <summary>Python ordering (<c>&lt;</c> and friends): numbers, strings by code point, sequences element-wise.</summary>
     public static int Compare(object? a, object? b, string op = "<")
     {
+        a = Markup.Plain(a);
+        b = Markup.Plain(b);
         if (a is Undefined ua) throw ua.Error();
         if (b is Undefined ub) throw ub.Error();
         if (IsNumber(a) && IsNumber(b))
@@ -148,7 +153,8 @@ internal static partial class PyOps
     /// <summary>Python <c>item in container</c>.</summary>
     public static bool Contains(object? container, object? item)
     {
-        switch (container)
+        item = Markup.Plain(item);
+        switch (Markup.Plain(container))
         {
             case string s:
                 if (item is not string sub) throw new TemplateException($"'in <string>' requires string as left operand, not {TypeName(item)}");
@@ -167,7 +173,7 @@ internal static partial class PyOps
     }
 
     /// <summary>Python <c>len()</c> (Undefined has length 0).</summary>
-    public static long Length(object? value) => value switch
+    public static long Length(object? value) => Markup.Plain(value) switch
     {
         string s => CodePointCount(s),
         PyRange r => r.LongCount,
@@ -208,7 +214,7 @@ internal static partial class PyOps
     }
 
     /// <summary>The items Python's <c>iter()</c> yields: list and tuple items, dict keys, string characters; Undefined is empty.</summary>
-    public static IReadOnlyList<object?> Iterate(object? value) => value switch
+    public static IReadOnlyList<object?> Iterate(object? value) => Markup.Plain(value) switch
     {
         IReadOnlyList<object?> t => t,
         PyDict dict => dict.Keys.ToList(),
@@ -217,7 +223,7 @@ internal static partial class PyOps
         _ => throw new TemplateException($"'{TypeName(value)}' object is not iterable"),
     };
 
-    public static bool IsIterable(object? value) => value is string or IReadOnlyList<object?> or List<object?> or PyDict or Undefined;
+    public static bool IsIterable(object? value) => value is string or Markup or IReadOnlyList<object?> or List<object?> or PyDict or Undefined;
 
     /// <summary><c>str(a) + str(b) + ...</c> for <c>~</c>, within the size limit.</summary>
     public static string Concat(IEnumerable<string> parts, int maxChars)

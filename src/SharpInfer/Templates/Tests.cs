@@ -16,14 +16,14 @@ internal static class Tests
         ["integer"] = (_, v, a) => NoArgs(a, "integer") && v is long,
         ["float"] = (_, v, a) => NoArgs(a, "float") && v is double,
         ["number"] = (_, v, a) => NoArgs(a, "number") && PyOps.IsNumber(v),
-        ["string"] = (_, v, a) => NoArgs(a, "string") && v is string,
+        ["string"] = (_, v, a) => NoArgs(a, "string") && v is string or Markup,
         ["mapping"] = (_, v, a) => NoArgs(a, "mapping") && v is PyDict,
         ["iterable"] = (_, v, a) => NoArgs(a, "iterable") && PyOps.IsIterable(v),
         // Python's "has __len__ and __getitem__": Undefined has both (they raise), dicts too.
         ["sequence"] = (_, v, a) => NoArgs(a, "sequence") && PyOps.IsIterable(v),
         // Undefined is callable in Jinja2 (calling it raises).
         ["callable"] = (_, v, a) => NoArgs(a, "callable") && v is PyCallable or LoopContext or Undefined,
-        ["escaped"] = (_, v, a) => NoArgs(a, "escaped") && false,
+        ["escaped"] = (_, v, a) => NoArgs(a, "escaped") && v is Markup,
         ["odd"] = (it, v, a) => NoArgs(a, "odd") && Remainder(it, v, 2L) is var r && PyOps.AreEqual(r, 1L),
         ["even"] = (it, v, a) => NoArgs(a, "even") && Remainder(it, v, 2L) is var r && PyOps.AreEqual(r, 0L),
         ["divisibleby"] = (it, v, a) => PyOps.AreEqual(Remainder(it, v, One(a, "divisibleby")), 0L),
