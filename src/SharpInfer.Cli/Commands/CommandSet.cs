@@ -10,6 +10,7 @@ internal static class CommandSet
         InspectCommand.Create(io),
         QuantizeCommand.Create(io),
         TokenizeCommand.Create(io),
+        TemplateCommand.Create(io),
         RunCommand.Create(io),
         LogitsCommand.Create(io),
         KvSizeCommand.Create(io),
