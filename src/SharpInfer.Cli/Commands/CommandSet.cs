@@ -12,6 +12,7 @@ internal static class CommandSet
         TokenizeCommand.Create(io),
         TemplateCommand.Create(io),
         RunCommand.Create(io),
+        ChatCommand.Create(io),
         LogitsCommand.Create(io),
         KvSizeCommand.Create(io),
         KvQualityCommand.Create(io),

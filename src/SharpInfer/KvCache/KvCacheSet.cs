@@ -177,6 +177,14 @@ public sealed class KvCacheSet : IDisposable
     /// <summary>Largest cached position of a sequence (main group), or −1.</summary>
     public int SeqPosMax(int seq) => Main.SeqPosMax(seq);
 
+    /// <summary>
+    /// Whether <paramref name="seq"/>, cut back to its first <paramref name="length"/> positions, can go on at position
+    /// <paramref name="length"/>: every sliding-window group must still hold the oldest position that token sees
+    /// (pruning only ever drops a sequence's oldest positions, so the rest are there too).
+    /// </summary>
+    public bool CanContinueAt(int seq, int length) =>
+        length == 0 || _groups.All(g => g.SeqPosMin(seq) is >= 0 and var min && min <= Math.Max(0, g.LowestVisible(length)));
+
     /// <summary>Frees everything.</summary>
     public void Clear()
     {
