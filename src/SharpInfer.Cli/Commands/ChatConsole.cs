@@ -22,6 +22,7 @@ internal sealed class ChatConsole(CliIO io, ChatSession session, GenerationOptio
     public async Task<int> RunAsync()
     {
         using var capture = io.Interrupts.Capture(OnInterrupt);
+        (io.In as Terminal.TerminalLineReader)?.Start();
         while (true)
         {
             if (io.Interactive) io.Out.Write("> ");
