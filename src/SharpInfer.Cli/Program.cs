@@ -22,10 +22,12 @@ Console.CancelKeyPress += (_, e) =>
 };
 // Piped input is read as UTF-8 whatever the locale says. A terminal is read by the program itself, which takes Ctrl+C as
 // a key while a command (chat) reads it, and echoes keys through a writer of its own (replies stream through stdout at
-// the same time); neither reader is disposed, since a read may still be waiting when a command ends.
+// the same time; the echo goes to stderr when stdout is a file); neither reader is disposed, since a read may still be
+// waiting when a command ends.
 TextReader stdin = Console.IsInputRedirected
     ? new StreamReader(Console.OpenStandardInput(), new System.Text.UTF8Encoding(false))
     : new SharpInfer.Cli.Terminal.TerminalLineReader(
-        new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false)) { AutoFlush = true }, interrupts, () => cancel.Cancel());
+        new StreamWriter(Console.IsOutputRedirected ? Console.OpenStandardError() : Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false)) { AutoFlush = true },
+        interrupts, () => cancel.Cancel());
 var io = new CliIO(stdout, stderr, cancel.Token) { In = stdin, Interactive = !Console.IsInputRedirected, Interrupts = interrupts };
 return await CliApp.RunAsync(args, io);
