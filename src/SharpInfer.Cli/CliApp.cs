@@ -22,9 +22,13 @@ public static class CliApp
     public const int Cancelled = 130;
 
     /// <summary>Runs the command line with the given streams (used by Program and by tests in-process).</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation = default) =>
+        RunAsync(args, new CliIO(stdout, stderr, cancellation));
+
+    /// <summary>Runs the command line with the given streams, standard input and Ctrl+C routing.</summary>
+    public static async Task<int> RunAsync(string[] args, CliIO io)
     {
-        var io = new CliIO(stdout, stderr, cancellation);
+        var (stdout, stderr, cancellation) = (io.Out, io.Err, io.Cancellation);
         var root = new RootCommand("SharpInfer: run GGUF language models in pure C#.");
         foreach (var command in CommandSet.Create(io)) root.Subcommands.Add(command);
         foreach (var command in root.Subcommands) RequireFiniteNumbers(command);
@@ -126,7 +130,51 @@ public static class CliApp
 }
 
 /// <summary>The streams and cancellation a command writes to.</summary>
-public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Cancellation);
+public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Cancellation)
+{
+    /// <summary>Standard input (empty unless the caller provides one).</summary>
+    public TextReader In { get; init; } = TextReader.Null;
+
+    /// <summary>True when a person types at a terminal (standard input not redirected): prompts and banners are shown.</summary>
+    public bool Interactive { get; init; }
+
+    /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
+    public CliInterrupts Interrupts { get; init; } = new();
+}
+
+/// <summary>
+/// Ctrl+C routing. By default Ctrl+C cancels the command (<see cref="CliIO.Cancellation"/>); a command that captures
+/// it (chat: stop the reply, or leave at the prompt) gets it instead while the capture lasts.
+/// </summary>
+public sealed class CliInterrupts
+{
+    private Action? _handler;
+
+    /// <summary>Sends Ctrl+C to <paramref name="handler"/> until the returned object is disposed.</summary>
+    public IDisposable Capture(Action handler)
+    {
+        var previous = Interlocked.Exchange(ref _handler, handler);
+        return new Release(() => Interlocked.Exchange(ref _handler, previous));
+    }
+
+    /// <summary>Delivers one Ctrl+C to the capturing command; false when none captures it.</summary>
+    public bool TryHandle()
+    {
+        var handler = Volatile.Read(ref _handler);
+        handler?.Invoke();
+        return handler is not null;
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        private int _done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) release();
+        }
+    }
+}
 
 /// <summary>A command line that cannot run as written (a bad option value, options that exclude each other): exit code 2.</summary>
 public sealed class UsageException(string message) : Exception(message);

@@ -18,16 +18,7 @@ internal static class RunCommand
         var prompt = new Option<string?>("--prompt", "-p") { Description = "prompt text" };
         var file = new Option<string?>("--file", "-f") { Description = "read the prompt from a UTF-8 file" };
         var tokens = new Option<int>("--n-predict", "-n") { Description = "tokens to generate (-1: until end of text or a full context)", DefaultValueFactory = _ => 256 };
-        var temp = new Option<float>("--temp") { Description = "temperature (0: greedy, the default)", DefaultValueFactory = _ => 0f };
-        var topK = new Option<int>("--top-k") { Description = "top-k (0: off)", DefaultValueFactory = _ => 40 };
-        var topP = new Option<float>("--top-p") { Description = "top-p (1: off)", DefaultValueFactory = _ => 0.95f };
-        var minP = new Option<float>("--min-p") { Description = "min-p (0: off)", DefaultValueFactory = _ => 0.05f };
-        var typical = new Option<float>("--typical") { Description = "locally typical sampling (1: off)", DefaultValueFactory = _ => 1f };
-        var repeat = new Option<float>("--repeat-penalty") { Description = "repetition penalty (1: off)", DefaultValueFactory = _ => 1f };
-        var repeatLastN = new Option<int>("--repeat-last-n") { Description = "tokens the penalties look back over (-1: whole context)", DefaultValueFactory = _ => 64 };
-        var frequency = new Option<float>("--frequency-penalty") { Description = "frequency penalty (0: off)" };
-        var presence = new Option<float>("--presence-penalty") { Description = "presence penalty (0: off)" };
-        var seed = new Option<long>("--seed", "-s") { Description = "random seed (-1: random)", DefaultValueFactory = _ => -1 };
+        var sampler = new SamplingOptionSet();
         var stop = new Option<string[]>("--stop") { Description = "stop when this text appears (repeatable)", AllowMultipleArgumentsPerToken = false };
         var json = new Option<bool>("--json") { Description = "print one JSON object with tokens, text, stop reason and timings" };
         var contextShift = new Option<bool>("--context-shift") { Description = "when the context is full, discard older tokens and continue" };
@@ -36,33 +27,13 @@ internal static class RunCommand
         var parallel = new Option<int>("--parallel", "-np") { Description = "continuations of the prompt decoded together (prefix shared, seed + i each)", DefaultValueFactory = _ => 1 };
         var unified = new Option<bool>("--kv-unified") { Description = "one KV pool for all sequences (false: one pool each)", DefaultValueFactory = _ => true };
         var promptCache = new Option<string?>("--prompt-cache") { Description = "file to reuse the evaluated prompt from (and to save it to)" };
-        var command = new Command("run", "Generate text from a prompt") { prompt, file, tokens, temp, topK, topP, minP, typical, repeat, repeatLastN, frequency, presence, seed, stop, json, contextShift, keep, ignoreEos, parallel, unified, promptCache };
+        var command = new Command("run", "Generate text from a prompt") { prompt, file, tokens, stop, json, contextShift, keep, ignoreEos, parallel, unified, promptCache };
+        sampler.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
             string text = CommonOptions.ReadPrompt(parse.GetValue(prompt), parse.GetValue(file));
-            long seedValue = parse.GetValue(seed);
-            var sampling = new SamplingOptions
-            {
-                Temperature = parse.GetValue(temp),
-                TopK = parse.GetValue(topK),
-                TopP = parse.GetValue(topP),
-                MinP = parse.GetValue(minP),
-                TypicalP = parse.GetValue(typical),
-                RepeatPenalty = parse.GetValue(repeat),
-                PenaltyLastN = parse.GetValue(repeatLastN),
-                FrequencyPenalty = parse.GetValue(frequency),
-                PresencePenalty = parse.GetValue(presence),
-                Seed = seedValue < 0 ? null : (ulong)seedValue,
-            };
-            try
-            {
-                sampling.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            var sampling = sampler.Read(parse);
             int n = parse.GetValue(tokens);
             if (n < -1) throw new UsageException($"-n must be -1 or more (got {n})");
             int sequences = parse.GetValue(parallel);

@@ -55,6 +55,14 @@ public sealed record GenerationOptions
     /// instead of evaluated; after the prompt is evaluated the file is (re)written. Like llama.cpp's --prompt-cache.
     /// </summary>
     public string? PromptCachePath { get; init; }
+
+    /// <summary>
+    /// The tokens <see cref="Sequence"/> already holds in the KV cache, from position 0 (what an earlier generation
+    /// left there). Generation keeps their longest common prefix with the prompt, removes the rest from the cache and
+    /// evaluates only the remainder of the prompt (always at least its last token, whose logits it needs). A prefix a
+    /// sliding-window cache no longer covers is evaluated again. Null: the sequence's content is extended as is.
+    /// </summary>
+    public IReadOnlyList<int>? CachedTokens { get; init; }
 }
 
 /// <summary>Durations and rates of one generation.</summary>

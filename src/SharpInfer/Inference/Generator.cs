@@ -50,7 +50,9 @@ public sealed class Generator(InferenceContext context)
         foreach (int t in promptTokens) sampler.Accept(t);
 
         var clock = Stopwatch.StartNew();
-        int reused = options.PromptCachePath is { } cachePath ? RestorePromptCache(cachePath, promptTokens, seq) : 0;
+        int reused = options.PromptCachePath is { } cachePath ? RestorePromptCache(cachePath, promptTokens, seq)
+            : options.CachedTokens is { } cached ? KeepCachedPrefix(cached, promptTokens, seq)
+            : 0;
         int past = Prefill(promptTokens.AsSpan(reused).ToArray(), seq, cancellation);
         if (options.PromptCachePath is { } savePath && reused < promptTokens.Length) SavePromptCache(savePath, promptTokens, seq, cancellation);
         double promptMs = clock.Elapsed.TotalMilliseconds;
@@ -165,6 +167,22 @@ public sealed class Generator(InferenceContext context)
             Warning?.Invoke($"prompt cache {path} not used: {e.Message}");
             return 0;
         }
+    }
+
+    /// <summary>
+    /// Keeps the longest prefix the sequence's cached tokens share with the prompt (leaving at least the last prompt
+    /// token to evaluate) and removes everything after it; returns the prefix length. Where a sliding-window layer
+    /// has already pruned positions the next token must see, nothing is kept.
+    /// </summary>
+    private int KeepCachedPrefix(IReadOnlyList<int> cached, int[] prompt, int seq)
+    {
+        var kv = Context.Kv;
+        int common = 0;
+        int limit = Math.Min(Math.Min(cached.Count, prompt.Length - 1), kv.SeqPosMax(seq) + 1);
+        while (common < limit && cached[common] == prompt[common]) common++;
+        if (!kv.WindowIsWhole(seq, common)) common = 0;
+        kv.SeqRemove(seq, common, -1);
+        return common;
     }
 
     /// <summary>

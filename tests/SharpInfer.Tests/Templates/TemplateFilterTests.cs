@@ -1,0 +1,43 @@
+namespace SharpInfer.Tests.Templates;
+
+/// <summary>Every filter the engine has, with their arguments, against Jinja2 3.1's renderings (tojson as Hugging Face overrides it: json.dumps without HTML escaping).</summary>
+public class TemplateFilterTests
+{
+    [Theory]
+    [InlineData("{{ '  x  '|trim }}|{{ 'xx a xx'|trim('x') }}|{{ 'abc'|replace('b', 'B') }}|{{ 'aaa'|replace('a', 'b', 2) }}", "x| a |aBc|bba")]
+    [InlineData("{{ 'Ab'|upper }} {{ 'Ab'|lower }} {{ 'hello world'|capitalize }} {{ s|title }} {{ \"hello-world o'neil\"|title }} {{ 5|upper }}", "AB ab Hello world Hello World Hello-World O'neil 5")]
+    [InlineData("{{ 'abc'|length }} {{ l|length }} {{ d|count }} {{ undefined_var|length }} {{ u|length }}", "3 3 2 0 14")]
+    [InlineData("{{ ['a', 'b']|join(', ') }} {{ [1, 2]|join }} {{ [{'n': 'x'}, {'n': 'y'}]|join('/', attribute='n') }} {{ undefined_var|join(',') }}|", "a, b 12 x/y |")]
+    [InlineData("{{ d|tojson }} {{ d|tojson(indent=2) }} {{ \"é<>&'\"|tojson }} {{ u|tojson }} {{ u|tojson(ensure_ascii=true) }}", "{\"a\": 1, \"b\": [1, 2]} {\n  \"a\": 1,\n  \"b\": [\n    1,\n    2\n  ]\n} \"é<>&'\" \"héllo 😀 <b>&\\\"'\" \"h\\u00e9llo \\ud83d\\ude00 <b>&\\\"'\"")]
+    [InlineData("{{ [1,[2,{}], []]|tojson(indent=2) }} {{ {'z': 1, 'a': [1.5, none, true]}|tojson(sort_keys=true) }} {{ {'a': 1}|tojson(separators=(',', ':')) }}", "[\n  1,\n  [\n    2,\n    {}\n  ],\n  []\n] {\"a\": [1.5, null, true], \"z\": 1} {\"a\":1}")]
+    [InlineData("{{ {'a': [1, 2], 'b': {'c': none}}|tojson(indent='\\t') }} {{ [1]|tojson(indent=0) }} {{ {}|tojson(indent=2) }} {{ {1: 'a', 2.5: 'b', none: 'c', true: 'd'}|tojson }}", "{\n\t\"a\": [\n\t\t1,\n\t\t2\n\t],\n\t\"b\": {\n\t\t\"c\": null\n\t}\n} [\n1\n] {} {\"1\": \"d\", \"2.5\": \"b\", \"null\": \"c\"}")]
+    [InlineData("{{ msgs|tojson }}", "[{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\", \"tool_calls\": [{\"function\": {\"name\": \"f\", \"arguments\": {\"x\": 1}}}]}]")]
+    [InlineData("{{ msgs[2]|tojson(indent=4) }}", "{\n    \"role\": \"assistant\",\n    \"content\": \"yo\",\n    \"tool_calls\": [\n        {\n            \"function\": {\n                \"name\": \"f\",\n                \"arguments\": {\n                    \"x\": 1\n                }\n            }\n        }\n    ]\n}")]
+    [InlineData("{{ x|default('d') }} {{ none|default('d') }} {{ none|default('d', true) }} {{ ''|d('e', true) }} {{ 0|default(5) }}", "d None d e 0")]
+    [InlineData("{{ [1,2]|first }} {{ []|first is defined }} {{ 'abc'|last }} {{ {'a':1}|first }} {{ msgs|last|attr('role') }}", "1 False c a ")]
+    [InlineData("{{ 'x'|int }} {{ '3.7'|int }} {{ 3.7|int }} {{ '0x1A'|int(0, 16) }} {{ '12'|float }} {{ true|int }} {{ ' 42 '|int }} {{ '1_000'|int }} {{ 'abc'|float(1.5) }} {{ 'z'|int(-1) }}", "0 3 3 26 12.0 1 42 1000 1.5 -1")]
+    [InlineData("{{ 1.5|round(0, 'floor') }} {{ 2.567|round(2) }} {{ 2.675|round(2) }} {{ -3|abs }} {{ 2|float }} {{ 3|round }} {{ 0.5|round }} {{ 1.5|round }} {{ -2.5|round }} {{ 1.25|round(1, 'ceil') }}", "1.0 2.57 2.67 3 2.0 3 0.0 2.0 -2.0 1.3")]
+    [InlineData("{{ l|map('string')|list }} {{ [1,2,3]|map('string')|join('-') }} {{ ['a','b']|map('upper')|list }} {{ ['a', 'b']|map('replace', 'a', 'z')|list }}", "['3', '1', '2'] 1-2-3 ['A', 'B'] ['z', 'b']")]
+    [InlineData("{{ [{'a':{'b':1}}]|map(attribute='a.b')|list }} {{ [[1],[2]]|map(attribute='0')|list }} {{ [{'a':1},{}]|map(attribute='a', default=9)|list }} {{ none|map('upper')|list }}", "[1] [1, 2] [1, 9] []")]
+    [InlineData("{{ [1,2,3,4]|select('even')|list }} {{ [1,2,3,4]|reject('divisibleby', 3)|list }} {{ [1,5,3]|select('>', 2)|list }} {{ [0, 1, '', 'x', none, [], [0]]|select|list }} {{ [0, 1, '', 'x']|reject|list }}", "[2, 4] [1, 2, 4] [5, 3] [1, 'x', [0]] [0, '']")]
+    [InlineData("{{ [{'t':'x'},{'t':'y'}]|selectattr('t','equalto','y')|list }} {{ [{'t':'x'},{}]|rejectattr('t')|list }} {{ msgs|selectattr('role', 'in', ['user', 'system'])|map(attribute='content')|list }} {{ none|selectattr('x')|list }}", "[{'t': 'y'}] [{}] ['sys', 'hi'] []")]
+    [InlineData("{{ msgs|selectattr('tool_calls', 'defined')|list|length }} {{ msgs|rejectattr('tool_calls', 'defined')|map(attribute='role')|join(',') }}", "1 system,user")]
+    [InlineData("{{ [3,1,2]|sort }} {{ [3,1,2]|sort(reverse=true) }} {{ ['b','A','a']|sort }} {{ ['b', 'B', 'a']|sort(case_sensitive=true) }} {{ [{'n':'b'},{'n':'A'}]|sort(attribute='n')|map(attribute='n')|join }}", "[1, 2, 3] [3, 2, 1] ['A', 'a', 'b'] ['B', 'a', 'b'] Ab")]
+    [InlineData("{{ [{'a': 2, 'b': 1}, {'a': 1, 'b': 2}, {'a': 1, 'b': 1}]|sort(attribute='a,b') }}", "[{'a': 1, 'b': 1}, {'a': 1, 'b': 2}, {'a': 2, 'b': 1}]")]
+    [InlineData("{{ ['B','a','b','A']|unique|list }} {{ [1, 2, 1, 3]|unique|list }} {{ [{'a': 1}, {'a': 1}, {'a': 2}]|unique(attribute='a')|list }} {{ ['a', 'A']|unique(case_sensitive=true)|list }}", "['B', 'a'] [1, 2, 3] [{'a': 1}, {'a': 2}] ['a', 'A']")]
+    [InlineData("{{ {'b':1,'a':2}|dictsort }} {{ {'b': 1, 'a': 2}|dictsort(by='value') }} {{ {'a': 1, 'B': 2}|dictsort(reverse=true) }}", "[('a', 2), ('b', 1)] [('b', 1), ('a', 2)] [('B', 2), ('a', 1)]")]
+    [InlineData("{{ {'a':1}|items|list }} {{ undefined_var|items|list }} {{ d|list }} {{ 'abc'|list }} {{ (1, 2)|list }} {{ range(2)|list }}", "[('a', 1)] [] ['a', 'b'] ['a', 'b', 'c'] [1, 2] [0, 1]")]
+    [InlineData("{{ 'abc'|reverse }} {{ [1,2]|reverse|list }} {{ u|reverse }}", "cba [2, 1] '\"&>b< 😀 olléh")]
+    [InlineData("{{ [1,2,3,4,5]|batch(2)|list }} {{ [1,2,3,4,5]|batch(2, 'x')|list }} {{ [1,2,3,4,5]|slice(2)|list }} {{ [1,2,3,4,5]|slice(3, 0)|list }}", "[[1, 2], [3, 4], [5]] [[1, 2], [3, 4], [5, 'x']] [[1, 2, 3], [4, 5]] [[1, 2], [3, 4], [5, 0]]")]
+    [InlineData("{{ [1,2,3]|sum }} {{ [1.5, 2]|sum }} {{ [{'v': 3}, {'v': 5}]|sum(attribute='v') }} {{ [[1], [2]]|sum(start=[]) }}", "6 3.5 8 [1, 2]")]
+    [InlineData("{{ [3,1]|min }} {{ ['b','A']|max }} {{ [{'v': 3}, {'v': 5}]|max(attribute='v') }} {{ []|max }}|", "1 b {'v': 5} |")]
+    [InlineData("{{ \"a\\nb\\n\\nc\"|indent(2) }}|{{ \"a\\nb\\n\\nc\"|indent(2, true, true) }}|{{ \"x\\ny\"|indent('> ') }}", "a\n  b\n\n  c|  a\n  b\n  \n  c|x\n> y")]
+    [InlineData("{{ 'abc'|center(9) }}|{{ 'a b'|wordcount }}|{{ u|wordcount }}", "   abc   |2|2")]
+    [InlineData("{{ 'a very long sentence here'|truncate(10) }}|{{ 'a very long sentence here'|truncate(10, true) }}|{{ 'short'|truncate(10) }}|{{ 'a very long sentence here'|truncate(9, false, '..', 0) }}", "a very...|a very ...|short|a very..")]
+    [InlineData("{{ '<a href=\"x\">&</a>'|e }} {{ '<b>'|escape }} {{ 'x'|safe }} {{ 42|string + '!' }} {{ none|string }} {{ [1]|string }}", "&lt;a href=&#34;x&#34;&gt;&amp;&lt;/a&gt; &lt;b&gt; x 42! None [1]")]
+    [InlineData("{{ \"%.2f\"|format(3.14159) }} {{ \"%s-%s\"|format('a', 'b') }} {{ \"%(x)s\"|format(x=1) }}", "3.14 a-b 1")]
+    [InlineData("{% for grp in [{'g': 'a', 'v': 1}, {'g': 'b', 'v': 2}, {'g': 'A', 'v': 3}]|groupby('g') %}{{ grp.grouper }}:{{ grp.list|map(attribute='v')|list }};{% endfor %}", "a:[1, 3];b:[2];")]
+    [InlineData("{{ [{'g': 'a', 'v': 1}, {'g': 'b', 'v': 2}, {'g': 'a', 'v': 3}]|groupby('g') }}", "[('a', [{'g': 'a', 'v': 1}, {'g': 'a', 'v': 3}]), ('b', [{'g': 'b', 'v': 2}])]")]
+    [InlineData("{{ {'a': 1}|attr('a') is defined }} {{ 'x'|attr('upper') is defined }}", "False True")]
+    public void FiltersMatchJinja2(string template, string expected) => Assert.Equal(expected, TemplateHarness.Render(template));
+}
