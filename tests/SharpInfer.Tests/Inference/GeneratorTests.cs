@@ -24,6 +24,25 @@ public class GeneratorTests
     }
 
     [Fact]
+    public async Task BreakingOutOfGenerateAsyncStopsGenerationBeforeTheLoopEnds()
+    {
+        var model = Model.Load(SharedData.Stories);
+        var context = model.CreateContext(new ContextOptions { ContextSize = 512 });
+        GenerationResult? result = null;
+        int pieces = 0;
+        await foreach (var piece in new Generator(context).GenerateAsync("Once upon a time", new GenerationOptions { MaxTokens = 400, Sampling = SamplingOptions.Greedy, StopAtEndOfGeneration = false }, r => result = r))
+        {
+            if (++pieces == 2) break;
+        }
+        // The worker has stopped by now, so the caller may free the context and the model at once.
+        Assert.NotNull(result);
+        Assert.Equal(StopReason.Cancelled, result!.StopReason);
+        Assert.True(result.GeneratedTokens.Length < 10, $"{result.GeneratedTokens.Length} tokens were generated after the reader left");
+        context.Dispose();
+        model.Dispose();
+    }
+
+    [Fact]
     public void CancellationStopsGenerationCleanly()
     {
         using var model = Model.Load(SharedData.Stories);
