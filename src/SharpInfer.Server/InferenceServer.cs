@@ -32,7 +32,10 @@ public sealed class InferenceServer : IAsyncDisposable
     }
 
     /// <summary>Builds the server (nothing listens yet). Throws <see cref="ArgumentException"/> for unusable options.</summary>
-    public static InferenceServer Create(ServerOptions options, TextWriter log)
+    public static InferenceServer Create(ServerOptions options, TextWriter log) => Create(options, log, loadGate: null);
+
+    /// <summary>As <see cref="Create(ServerOptions, TextWriter)"/>; the model starts loading only once <paramref name="loadGate"/> completes.</summary>
+    internal static InferenceServer Create(ServerOptions options, TextWriter log, Task? loadGate)
     {
         options.Validate();
         var address = ParseHost(options.Host);
@@ -50,7 +53,7 @@ public sealed class InferenceServer : IAsyncDisposable
             k.Listen(address, options.Port);
         });
         var app = builder.Build();
-        var engine = new ServerEngine(options, log);
+        var engine = new ServerEngine(options, log, loadGate);
         ServerRoutes.Map(app, engine, options, log);
         return new InferenceServer(app, engine, options, log);
     }

@@ -45,7 +45,7 @@ public sealed class LoadedModel : IAsyncDisposable
 }
 
 /// <summary>Loads the model in the background so the server can answer <c>/health</c> (503) meanwhile.</summary>
-internal sealed class ServerEngine(ServerOptions options, TextWriter log)
+internal sealed class ServerEngine(ServerOptions options, TextWriter log, Task? loadGate = null)
 {
     private volatile LoadedModel? _loaded;
     private volatile string? _failure;
@@ -61,7 +61,12 @@ internal sealed class ServerEngine(ServerOptions options, TextWriter log)
 
     private readonly TaskCompletionSource<LoadedModel> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void StartLoading() => _ = Task.Run(Load);
+    /// <summary>Loads on a worker thread (after <c>loadGate</c> completes, which tests use to hold the server in its loading state).</summary>
+    public void StartLoading() => _ = Task.Run(async () =>
+    {
+        if (loadGate is not null) await loadGate.ConfigureAwait(false);
+        Load();
+    });
 
     private void Load()
     {

@@ -90,7 +90,7 @@ internal static class ServerRoutes
                 return;
             }
             string header = http.Request.Headers.Authorization.ToString();
-            string given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : "";
+            string given = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..] : "";
             if (CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(given)), expected))
             {
                 await next(http).ConfigureAwait(false);

@@ -67,6 +67,8 @@ internal static class Completions
                 throw ApiException.Invalid("prompt", "'prompt' must not be empty");
             case JsonArray array when array[0] is JsonArray || array[0] is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String:
                 if (array.Count > MaxPrompts) throw ApiException.Invalid("prompt", $"at most {MaxPrompts} prompts per request");
+                bool lists = array[0] is JsonArray;
+                if (array.Any(item => item is JsonArray != lists)) throw ApiException.Invalid("prompt", "'prompt' must list either texts or token-id arrays, not both");
                 return array.Select((item, i) => One(item, $"prompt[{i}]")).ToList();
             default:
                 return [One(node, "prompt")];

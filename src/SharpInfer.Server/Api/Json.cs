@@ -37,8 +37,9 @@ internal static class Json
             await http.Request.Body.CopyToAsync(buffer, http.RequestAborted).ConfigureAwait(false);
             if (buffer.Length == 0) throw new ApiException(400, "the request body is empty; send a JSON object");
             node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: Input);
-            // JsonObject reports duplicate keys only when its properties are first touched.
-            if (node is JsonObject o) _ = o.Count;
+            // JsonObject reports duplicate keys, and strings their invalid escapes (lone surrogates), only when first
+            // touched: touch everything now, so no endpoint meets them later.
+            if (node is not null) TouchAll(node);
         }
         catch (BadHttpRequestException e)
         {
@@ -57,6 +58,27 @@ internal static class Json
             throw new ApiException(400, $"the body is not valid JSON: {Short(e.Message)}", code: "invalid_json");
         }
         return node as JsonObject ?? throw new ApiException(400, "the body must be a JSON object", code: "invalid_json");
+    }
+
+    private static void TouchAll(JsonNode root)
+    {
+        var stack = new Stack<JsonNode>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            switch (stack.Pop())
+            {
+                case JsonObject o:
+                    foreach (var (_, value) in o) if (value is not null) stack.Push(value);
+                    break;
+                case JsonArray a:
+                    foreach (var item in a) if (item is not null) stack.Push(item);
+                    break;
+                case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                    _ = v.GetValue<string>();
+                    break;
+            }
+        }
     }
 
     private static string Short(string message)

@@ -166,10 +166,13 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
         {
             try
             {
-                done.SetResult(job());
+                var result = job();
+                Publish();
+                done.SetResult(result);
             }
             catch (Exception e)
             {
+                Publish();
                 done.SetException(e);
             }
         });
