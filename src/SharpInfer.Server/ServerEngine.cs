@@ -92,6 +92,7 @@ internal sealed class ServerEngine(ServerOptions options, TextWriter log, Task? 
                 MaxQueuedRequests = options.MaxQueue,
                 StepTokens = options.StepTokens,
                 PrefixCache = options.PrefixCache,
+                StepDelay = options.StepDelay,
             });
             string name = options.ModelAlias ?? Path.GetFileName(options.ModelPath);
             var loaded = new LoadedModel(model, context, scheduler, template, name);

@@ -59,6 +59,9 @@ public sealed record ServerOptions
     /// <summary>On shutdown (SIGTERM, Ctrl+C), how long running requests may go on before they are cancelled.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>A pause after every scheduler step (tests that interrupt a generation by hand).</summary>
+    internal TimeSpan StepDelay { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first unusable setting.</summary>
     public void Validate()
     {

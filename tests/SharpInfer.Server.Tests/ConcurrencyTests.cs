@@ -24,7 +24,8 @@ public class ConcurrencyTests
             var chat = reference.OpenAI().GetChatClient("stories");
             for (int i = 0; i < Openings.Length; i++) lone[i] = (await chat.CompleteChatAsync([new UserChatMessage(Openings[i])], options)).Value.Content[0].Text;
         }
-        await using var server = await TestServer.StartAsync(o => o with { Parallel = 16, StepTokens = 64 });
+        // 2 ms per step keeps each request running long enough for all sixteen to overlap.
+        await using var server = await TestServer.StartAsync(o => o with { Parallel = 16, StepTokens = 64, StepDelay = TimeSpan.FromMilliseconds(2) });
         var client = server.OpenAI().GetChatClient("stories");
         var replies = await Task.WhenAll(Openings.Select(async opening =>
         {

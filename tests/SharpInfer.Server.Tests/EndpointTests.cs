@@ -123,7 +123,8 @@ public class EndpointTests
     [Fact]
     public async Task AFullQueueAnswers503WithRetryAfter()
     {
-        await using var server = await TestServer.StartAsync(o => o with { Parallel = 1, MaxQueue = 0 });
+        // 1 ms per step: the first request runs for seconds.
+        await using var server = await TestServer.StartAsync(o => o with { Parallel = 1, MaxQueue = 0, StepDelay = TimeSpan.FromMilliseconds(1) });
         string body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 2000, \"ignore_eos\": true, \"stream\": true}";
         using var first = new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         using var running = await server.Http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead);

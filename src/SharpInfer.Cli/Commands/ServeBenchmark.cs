@@ -122,7 +122,8 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
                 var chunk = JsonNode.Parse(data);
                 if (chunk?["error"] is not null) return null;
                 if (chunk?["usage"]?["completion_tokens"] is { } used) usageTokens = used.GetValue<int>();
-                if (chunk?["choices"] is not JsonArray { Count: > 0 } choices || choices[0]?["text"] is null) continue;
+                // A token chunk has text and no finish reason (the closing chunk of either server has both, with empty text).
+                if (chunk?["choices"] is not JsonArray { Count: > 0 } choices || choices[0]?["text"] is null || choices[0]?["finish_reason"] is JsonValue) continue;
                 long now = Stopwatch.GetTimestamp();
                 if (first < 0) first = Stopwatch.GetElapsedTime(start, now).TotalMilliseconds;
                 else gaps.Add(Stopwatch.GetElapsedTime(previous, now).TotalMilliseconds);

@@ -26,6 +26,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private readonly PrefixCache? _prefixCache;
     private readonly int _holderSeq, _scratchSeq, _stepTokens, _maxQueued;
     private readonly bool _verify;
+    private readonly TimeSpan _stepDelay;
     private readonly ConcurrentQueue<ScheduledRequest> _incoming = new();
     private readonly ConcurrentQueue<Action> _jobs = new();
     private readonly AutoResetEvent _wake = new(false);
@@ -65,6 +66,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
         _stepTokens = options.StepTokens > 0 ? options.StepTokens : context.Options.MicroBatchSize;
         _maxQueued = options.MaxQueuedRequests;
         _verify = options.VerifyEveryStep;
+        _stepDelay = options.StepDelay;
         _holderSeq = MaxRunningSequences;
         _scratchSeq = MaxRunningSequences + 1;
         if (_kv.Used != 0) throw new ArgumentException("the scheduler needs an empty KV cache");
@@ -157,8 +159,8 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
 
     private void Wake() => _wake.Set();
 
-    /// <summary>Runs <paramref name="job"/> on the engine thread between two steps.</summary>
-    private Task<T> OnEngineAsync<T>(Func<T> job)
+    /// <summary>Runs <paramref name="job"/> on the engine thread between two steps (tests use it to hold the engine still).</summary>
+    internal Task<T> OnEngineAsync<T>(Func<T> job)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_stop) throw new ObjectDisposedException(nameof(GenerationScheduler));
@@ -234,6 +236,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
                     FailAll(e);
                 }
                 Publish();
+                if (_stepDelay > TimeSpan.Zero) Thread.Sleep(_stepDelay);
             }
             RunJobs();
         }

@@ -27,6 +27,9 @@ public sealed record SchedulerOptions
 
     /// <summary>Check the prefix cache's and every sequence's cell accounting after every step (tests; slow).</summary>
     internal bool VerifyEveryStep { get; init; }
+
+    /// <summary>A pause after every step (tests that need a generation slow enough to interrupt by hand).</summary>
+    internal TimeSpan StepDelay { get; init; }
 }
 
 /// <summary>A snapshot of a scheduler's counters (totals since it started).</summary>
