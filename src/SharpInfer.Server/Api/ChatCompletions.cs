@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using SharpInfer.Inference;
@@ -40,43 +39,24 @@ internal static class ChatCompletions
 
     private static async Task<JsonObject> CompleteAsync(HttpContext http, GenerationStream stream, Reply reply)
     {
-        var texts = new StringBuilder[stream.Choices];
-        var logprobs = new JsonArray?[stream.Choices];
-        var reasons = new StopReason[stream.Choices];
-        for (int i = 0; i < texts.Length; i++) texts[i] = new StringBuilder();
-        GenerationUsage? usage = null;
+        var summary = await stream.CollectAsync(http.RequestAborted).ConfigureAwait(false);
+        Submission.ThrowIfCancelledByServer(summary.Choices.Select(c => c.Reason));
         var tokenizer = reply.Model.Model.Tokenizer;
-        await foreach (var e in stream.WithCancellation(http.RequestAborted).ConfigureAwait(false))
-        {
-            switch (e)
-            {
-                case TokenGenerated t:
-                    texts[t.Choice].Append(t.Text);
-                    if (t.Logprobs is { } lp) (logprobs[t.Choice] ??= new JsonArray()).Add(Responses.ChatLogprob(tokenizer, lp));
-                    break;
-                case ChoiceFinished c:
-                    texts[c.Choice].Append(c.Text);
-                    reasons[c.Choice] = c.Reason;
-                    break;
-                case GenerationCompleted done:
-                    usage = done.Usage;
-                    break;
-            }
-        }
-        Submission.ThrowIfCancelledByServer(reasons);
         var choices = new JsonArray();
-        for (int i = 0; i < texts.Length; i++)
+        foreach (var (choice, i) in summary.Choices.Select((c, i) => (c, i)))
         {
+            JsonObject? logprobs = null;
+            if (choice.Logprobs.Count > 0) logprobs = new JsonObject { ["content"] = new JsonArray(choice.Logprobs.Select(lp => (JsonNode)Responses.ChatLogprob(tokenizer, lp)).ToArray()), ["refusal"] = null };
             choices.Add(new JsonObject
             {
                 ["index"] = i,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = texts[i].ToString(), ["refusal"] = null },
-                ["logprobs"] = logprobs[i] is { } content ? new JsonObject { ["content"] = content, ["refusal"] = null } : null,
-                ["finish_reason"] = Responses.FinishReason(reasons[i]),
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = choice.Text, ["refusal"] = null },
+                ["logprobs"] = logprobs,
+                ["finish_reason"] = Responses.FinishReason(choice.Reason),
             });
         }
         var body = reply.Envelope("chat.completion", choices);
-        body["usage"] = Responses.Usage(usage!);
+        body["usage"] = Responses.Usage(summary.Usage);
         return body;
     }
 

@@ -37,11 +37,10 @@ internal static class Completions
             throw;
         }
         var reply = new Reply(Responses.NewId("cmpl-"), Responses.Now(), model, p.Choices, echo ? prompts.Select(t => model.Model.Tokenizer.Detokenize(t)).ToArray() : null);
-        var events = Merge(streams, stop.Token);
         try
         {
-            if (p.Stream) await StreamAsync(http, events, reply, p.IncludeUsage, streams.Count).ConfigureAwait(false);
-            else await Json.WriteAsync(http, await CompleteAsync(events, reply, streams.Count).ConfigureAwait(false)).ConfigureAwait(false);
+            if (p.Stream) await StreamAsync(http, Merge(streams, stop.Token), reply, p.IncludeUsage, streams.Count).ConfigureAwait(false);
+            else await Json.WriteAsync(http, await CompleteAsync(streams, reply, stop.Token).ConfigureAwait(false)).ConfigureAwait(false);
         }
         finally
         {
@@ -137,52 +136,30 @@ internal static class Completions
         public JsonObject ToJson() => new() { ["tokens"] = Tokens, ["token_logprobs"] = TokenLogprobs, ["top_logprobs"] = Top, ["text_offset"] = Offsets };
     }
 
-    private static async Task<JsonObject> CompleteAsync(ChannelReader<(int Prompt, GenerationEvent Event)> events, Reply reply, int prompts)
+    private static async Task<JsonObject> CompleteAsync(List<GenerationStream> streams, Reply reply, CancellationToken cancellation)
     {
-        int count = prompts * reply.ChoicesPerPrompt;
-        var texts = new StringBuilder[count];
-        var logprobs = new LegacyLogprobs?[count];
-        var reasons = new StopReason[count];
-        for (int p = 0; p < prompts; p++)
-        {
-            for (int c = 0; c < reply.ChoicesPerPrompt; c++) texts[reply.Index(p, c)] = new StringBuilder(reply.Echo(p) ?? "");
-        }
-        int promptTokens = 0, completionTokens = 0, cached = 0;
+        var summaries = await Task.WhenAll(streams.Select(s => s.CollectAsync(cancellation))).ConfigureAwait(false);
+        Submission.ThrowIfCancelledByServer(summaries.SelectMany(s => s.Choices).Select(c => c.Reason));
         var tokenizer = reply.Model.Model.Tokenizer;
-        await foreach (var (prompt, e) in events.ReadAllAsync().ConfigureAwait(false))
+        var choices = new JsonArray();
+        for (int p = 0; p < summaries.Length; p++)
         {
-            switch (e)
+            string echo = reply.Echo(p) ?? "";
+            foreach (var (choice, c) in summaries[p].Choices.Select((choice, c) => (choice, c)))
             {
-                case TokenGenerated t:
-                    int i = reply.Index(prompt, t.Choice);
-                    texts[i].Append(t.Text);
-                    if (t.Logprobs is { } lp) (logprobs[i] ??= new LegacyLogprobs(reply.Echo(prompt)?.Length ?? 0)).Add(tokenizer, lp);
-                    break;
-                case ChoiceFinished c:
-                    texts[reply.Index(prompt, c.Choice)].Append(c.Text);
-                    reasons[reply.Index(prompt, c.Choice)] = c.Reason;
-                    break;
-                case GenerationCompleted done:
-                    promptTokens += done.Usage.PromptTokens;
-                    completionTokens += done.Usage.CompletionTokens;
-                    cached += done.Usage.CachedPromptTokens;
-                    break;
+                LegacyLogprobs? logprobs = null;
+                foreach (var lp in choice.Logprobs) (logprobs ??= new LegacyLogprobs(echo.Length)).Add(tokenizer, lp);
+                choices.Add(new JsonObject
+                {
+                    ["text"] = echo + choice.Text,
+                    ["index"] = reply.Index(p, c),
+                    ["logprobs"] = logprobs?.ToJson(),
+                    ["finish_reason"] = Responses.FinishReason(choice.Reason),
+                });
             }
         }
-        Submission.ThrowIfCancelledByServer(reasons);
-        var choices = new JsonArray();
-        for (int i = 0; i < count; i++)
-        {
-            choices.Add(new JsonObject
-            {
-                ["text"] = texts[i].ToString(),
-                ["index"] = i,
-                ["logprobs"] = logprobs[i]?.ToJson(),
-                ["finish_reason"] = Responses.FinishReason(reasons[i]),
-            });
-        }
         var body = reply.Envelope(choices);
-        body["usage"] = Responses.Usage(promptTokens, completionTokens, cached);
+        body["usage"] = Responses.Usage(summaries.Sum(s => s.Usage.PromptTokens), summaries.Sum(s => s.Usage.CompletionTokens), summaries.Sum(s => s.Usage.CachedPromptTokens));
         return body;
     }
 

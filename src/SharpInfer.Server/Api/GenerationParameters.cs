@@ -20,7 +20,8 @@ internal sealed record GenerationParameters(
 
     /// <summary>
     /// Reads stream, n, max_tokens (or max_completion_tokens), temperature, top_p, top_k, min_p, seed, stop,
-    /// presence/frequency/repeat penalties, logit_bias and ignore_eos. Logprob fields differ between the two APIs and
+    /// presence/frequency/repeat penalties and the window they look at (repeat_last_n, default 64), logit_bias and
+    /// ignore_eos. Logprob fields differ between the two APIs and
     /// are given by the caller. Defaults are llama.cpp's sampler chain (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05).
     /// </summary>
     public static GenerationParameters Read(RequestFields f, int vocab, int maxChoices, int topLogprobs)
@@ -40,6 +41,7 @@ internal sealed record GenerationParameters(
             PresencePenalty = (float)(f.Number("presence_penalty", -2, 2) ?? 0),
             FrequencyPenalty = (float)(f.Number("frequency_penalty", -2, 2) ?? 0),
             RepeatPenalty = (float)(f.Number("repeat_penalty", 0.01, 100) ?? defaults.RepeatPenalty),
+            PenaltyLastN = f.Int("repeat_last_n", -1, 1 << 20) ?? defaults.PenaltyLastN,
             Seed = f.Integer("seed", long.MinValue, long.MaxValue) is { } seed ? unchecked((ulong)seed) : null,
             LogitBias = LogitBias(f.Object("logit_bias"), vocab),
         };

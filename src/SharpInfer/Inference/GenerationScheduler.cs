@@ -28,7 +28,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private readonly bool _verify;
     private readonly TimeSpan _stepDelay;
     private readonly ConcurrentQueue<ScheduledRequest> _incoming = new();
-    private readonly ConcurrentQueue<Action> _jobs = new();
+    private readonly ConcurrentQueue<(Action Run, Action<Exception> Refuse)> _jobs = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly Thread _engine;
     private readonly TaskCompletionSource _engineExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,7 +38,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private readonly ScheduledChoice?[] _slotOwner;
     private readonly int[]?[] _slotTokens;
     private int _queued, _inFlight;
-    private volatile bool _shuttingDown, _cancelAll, _stop;
+    private volatile bool _shuttingDown, _cancelAll, _stop, _exited;
 
     // Counters: written by the engine thread, read by anyone through Metrics.
     private long _requestsTotal, _promptTokensTotal, _generatedTotal, _prefixHitsTotal, _preemptionsTotal, _steps;
@@ -129,6 +129,8 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
         if (cancellation.CanBeCanceled) r.Registration = cancellation.Register(r.Cancel);
         _incoming.Enqueue(r);
         Wake();
+        // Submitted while the engine was stopping for good: nothing will take the request, so refuse it here.
+        if (_exited) RefuseIncoming();
         return new GenerationStream(r);
     }
 
@@ -164,7 +166,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_stop) throw new ObjectDisposedException(nameof(GenerationScheduler));
-        _jobs.Enqueue(() =>
+        _jobs.Enqueue((() =>
         {
             try
             {
@@ -177,8 +179,9 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
                 Publish();
                 done.SetException(e);
             }
-        });
+        }, e => done.TrySetException(e)));
         Wake();
+        if (_exited) RefuseIncoming();
         return done.Task;
     }
 
@@ -214,35 +217,52 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     {
         try
         {
-            while (true)
+            while (!_stop || _running.Count > 0 || _waiting.Count > 0 || !_incoming.IsEmpty)
             {
-                TakeIncoming();
-                RunJobs();
-                ReapCancelled();
-                if (_stop && _running.Count == 0 && _waiting.Count == 0 && _incoming.IsEmpty) break;
-                Admit();
-                if (_running.Count == 0)
-                {
-                    Publish();
-                    _wake.WaitOne();
-                    continue;
-                }
                 try
                 {
-                    Step();
+                    if (!Iterate()) _wake.WaitOne();
                 }
                 catch (Exception e)
                 {
                     FailAll(e);
                 }
                 Publish();
-                if (_stepDelay > TimeSpan.Zero) Thread.Sleep(_stepDelay);
             }
             RunJobs();
         }
         finally
         {
+            _exited = true;
+            RefuseIncoming();
             _engineExited.TrySetResult();
+        }
+    }
+
+    /// <summary>One turn of the engine: take arrivals, run jobs, drop cancelled requests, admit, and step. False when idle.</summary>
+    private bool Iterate()
+    {
+        TakeIncoming();
+        RunJobs();
+        ReapCancelled();
+        Admit();
+        if (_running.Count == 0) return false;
+        Step();
+        if (_stepDelay > TimeSpan.Zero) Thread.Sleep(_stepDelay);
+        return true;
+    }
+
+    /// <summary>Ends requests and jobs that arrived after the engine stopped (either side may find them first).</summary>
+    private void RefuseIncoming()
+    {
+        while (_jobs.TryDequeue(out var job)) job.Refuse(new ObjectDisposedException(nameof(GenerationScheduler)));
+        while (_incoming.TryDequeue(out var r))
+        {
+            Interlocked.Decrement(ref _queued);
+            Interlocked.Decrement(ref _inFlight);
+            r.Events.Writer.TryComplete(new SchedulerUnavailableException("the scheduler has stopped", shuttingDown: true));
+            r.Registration.Dispose();
+            r.Done.TrySetResult();
         }
     }
 
@@ -253,7 +273,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
 
     private void RunJobs()
     {
-        while (_jobs.TryDequeue(out var job)) job();
+        while (_jobs.TryDequeue(out var job)) job.Run();
         Publish();
     }
 
@@ -284,6 +304,8 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private void FailAll(Exception error)
     {
         var all = _running.Concat(_waiting).ToList();
+        Interlocked.Add(ref _queued, -_waiting.Count);
+        Interlocked.Add(ref _inFlight, -all.Count);
         _running.Clear();
         _waiting.Clear();
         foreach (var r in all)
@@ -298,8 +320,6 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
             r.Registration.Dispose();
             r.Done.TrySetResult();
         }
-        Interlocked.Exchange(ref _queued, 0);
-        Interlocked.Exchange(ref _inFlight, 0);
         _kv.Clear();
         _prefixCache?.Reset();
     }

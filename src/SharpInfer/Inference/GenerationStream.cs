@@ -63,16 +63,18 @@ public sealed class GenerationStream : IAsyncEnumerable<GenerationEvent>, IAsync
 /// <summary>Convenience readers of a <see cref="GenerationStream"/>.</summary>
 public static class GenerationStreamExtensions
 {
-    /// <summary>Reads the whole stream: each choice's text, tokens and finish reason, and the usage.</summary>
+    /// <summary>Reads the whole stream: each choice's text, tokens, logprobs (when asked for) and finish reason, and the usage.</summary>
     public static async Task<GenerationSummary> CollectAsync(this GenerationStream stream, CancellationToken cancellation = default)
     {
         var texts = new System.Text.StringBuilder[stream.Choices];
         var tokens = new List<int>[stream.Choices];
+        var logprobs = new List<TokenLogprobs>[stream.Choices];
         var reasons = new StopReason[stream.Choices];
         for (int i = 0; i < texts.Length; i++)
         {
             texts[i] = new System.Text.StringBuilder();
             tokens[i] = new List<int>();
+            logprobs[i] = new List<TokenLogprobs>();
         }
         GenerationUsage? usage = null;
         await foreach (var e in stream.WithCancellation(cancellation).ConfigureAwait(false))
@@ -82,6 +84,7 @@ public static class GenerationStreamExtensions
                 case TokenGenerated t:
                     texts[t.Choice].Append(t.Text);
                     tokens[t.Choice].Add(t.Token);
+                    if (t.Logprobs is { } lp) logprobs[t.Choice].Add(lp);
                     break;
                 case ChoiceFinished f:
                     texts[f.Choice].Append(f.Text);
@@ -93,16 +96,16 @@ public static class GenerationStreamExtensions
             }
         }
         var choices = new GenerationSummary.Choice[texts.Length];
-        for (int i = 0; i < choices.Length; i++) choices[i] = new GenerationSummary.Choice(texts[i].ToString(), tokens[i].ToArray(), reasons[i]);
+        for (int i = 0; i < choices.Length; i++) choices[i] = new GenerationSummary.Choice(texts[i].ToString(), tokens[i].ToArray(), reasons[i], logprobs[i]);
         return new GenerationSummary(choices, usage ?? throw new InvalidOperationException("the stream ended without completing"));
     }
 }
 
 /// <summary>What a request produced, read to its end.</summary>
-/// <param name="Choices">Per choice: text, generated tokens (end-of-generation tokens not listed), finish reason.</param>
+/// <param name="Choices">Per choice: text, generated tokens (end-of-generation tokens not listed), finish reason, logprobs.</param>
 /// <param name="Usage">Token counts and times.</param>
 public sealed record GenerationSummary(IReadOnlyList<GenerationSummary.Choice> Choices, GenerationUsage Usage)
 {
     /// <summary>One choice's result.</summary>
-    public sealed record Choice(string Text, int[] Tokens, StopReason Reason);
+    public sealed record Choice(string Text, int[] Tokens, StopReason Reason, IReadOnlyList<TokenLogprobs> Logprobs);
 }
