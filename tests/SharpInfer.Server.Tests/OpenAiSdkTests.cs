@@ -20,8 +20,14 @@ public class OpenAiSdkTests
         return new Generator(context).Generate(prompt, new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy }).Text;
     }
 
-    /// <summary>The prompt a user message becomes through the server's template (ChatML for stories260K, which has none).</summary>
-    internal static string ChatMlPrompt(string user) => $"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n";
+    /// <summary>The prompt a user message becomes through the server's template (the ChatML fallback: stories260K has none).</summary>
+    internal static string ChatMlPrompt(string user) => SharpInfer.Templates.ChatTemplate.Parse(SharpInfer.Templates.ChatTemplates.ChatMl).Render(new SharpInfer.Templates.ChatTemplateInput
+    {
+        Messages = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = user }),
+        AddGenerationPrompt = true,
+        BosToken = "<s>",
+        EosToken = "</s>",
+    });
 
     [Fact]
     public async Task ChatCompletionMatchesTheGenerationLoop()
