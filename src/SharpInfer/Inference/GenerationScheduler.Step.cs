@@ -11,7 +11,6 @@ public sealed partial class GenerationScheduler
     private readonly List<ScheduledChoice> _outputs = new();
     private readonly List<(ScheduledChoice Choice, int Tokens)> _prefills = new();
     private readonly List<ScheduledChoice> _decodes = new();
-    private long _order;
 
     private int FreeCells => _kv.Capacity - _kv.Used;
 
@@ -53,7 +52,6 @@ public sealed partial class GenerationScheduler
     /// <summary>Gives every unfinished choice a sequence and takes cached prefixes; the request runs from the next step.</summary>
     private void Start(ScheduledRequest r)
     {
-        r.Order = ++_order;
         if (!r.EverAdmitted) r.Admitted = Stopwatch.GetTimestamp();
         foreach (var c in r.Choices)
         {

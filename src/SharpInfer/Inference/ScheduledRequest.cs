@@ -77,7 +77,6 @@ internal sealed class ScheduledRequest
     public bool CancelRequested => _cancelRequested;
 
     public int Unfinished { get; set; }
-    public long Order { get; set; }
     public bool EverAdmitted { get; set; }
     public long Submitted { get; }
     public long Admitted { get; set; }
