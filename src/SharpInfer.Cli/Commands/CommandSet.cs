@@ -18,6 +18,8 @@ internal static class CommandSet
         KvQualityCommand.Create(io),
         SynthCommand.Create(io),
         BenchCommand.Create(io),
+        ServeCommand.Create(io),
+        ServeBenchCommand.Create(io),
         SelfTestCommand.Create(io),
     ];
 }

@@ -338,16 +338,22 @@ public sealed class Generator(InferenceContext context)
         return start + tokens.Length;
     }
 
-    /// <summary>Streams the continuation as text pieces; the result is available through <paramref name="completed"/>.</summary>
+    /// <summary>
+    /// Streams the continuation as text pieces; the result is available through <paramref name="completed"/>.
+    /// Generation runs on a worker thread. Leaving the enumeration early (break, an exception in the loop body, or
+    /// <paramref name="cancellation"/>) stops that worker, and the enumeration returns only after it has stopped, so
+    /// nothing writes into the context once the caller moves on (it may dispose the context at once).
+    /// </summary>
     public async IAsyncEnumerable<string> GenerateAsync(string prompt, GenerationOptions options,
         Action<GenerationResult>? completed = null, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var work = Task.Run(() =>
         {
             try
             {
-                var result = Generate(prompt, options, piece => channel.Writer.TryWrite(piece), cancellation);
+                var result = Generate(prompt, options, piece => channel.Writer.TryWrite(piece), stop.Token);
                 completed?.Invoke(result);
                 channel.Writer.TryComplete();
             }
@@ -356,10 +362,20 @@ public sealed class Generator(InferenceContext context)
                 channel.Writer.TryComplete(e);
             }
         }, CancellationToken.None);
-        await foreach (var piece in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        bool finished = false;
+        try
         {
-            yield return piece;
+            await foreach (var piece in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                yield return piece;
+            }
+            finished = true;
         }
-        await work.ConfigureAwait(false);
+        finally
+        {
+            if (!finished) stop.Cancel();
+            // Wait for the worker whatever happened: it uses the context until Generate returns.
+            await work.ConfigureAwait(false);
+        }
     }
 }

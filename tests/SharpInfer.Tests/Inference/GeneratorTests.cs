@@ -24,6 +24,26 @@ public class GeneratorTests
     }
 
     [Fact]
+    public async Task BreakingOutOfGenerateAsyncStopsGenerationBeforeTheLoopEnds()
+    {
+        var model = Model.Load(SharedData.Stories);
+        var context = model.CreateContext(new ContextOptions { ContextSize = 512 });
+        GenerationResult? result = null;
+        int pieces = 0;
+        // Endless generation (no limit, no end token, context shifts): only the cancellation can end it.
+        var options = new GenerationOptions { MaxTokens = -1, Sampling = SamplingOptions.Greedy, StopAtEndOfGeneration = false, ContextShift = true };
+        await foreach (var piece in new Generator(context).GenerateAsync("Once upon a time", options, r => result = r))
+        {
+            if (++pieces == 2) break;
+        }
+        // The worker has stopped by now, so the caller may free the context and the model at once.
+        Assert.NotNull(result);
+        Assert.Equal(StopReason.Cancelled, result!.StopReason);
+        context.Dispose();
+        model.Dispose();
+    }
+
+    [Fact]
     public void CancellationStopsGenerationCleanly()
     {
         using var model = Model.Load(SharedData.Stories);

@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace SharpInfer.Server.Api;
+
+/// <summary>
+/// A request the server refuses, answered with <see cref="Status"/> and OpenAI's error body
+/// <c>{"error": {"message", "type", "param", "code"}}</c>.
+/// </summary>
+public sealed class ApiException(int status, string message, string? param = null, string? code = null, string? type = null) : Exception(message)
+{
+    /// <summary>HTTP status.</summary>
+    public int Status { get; } = status;
+
+    /// <summary>The request field at fault, or null.</summary>
+    public string? Param { get; } = param;
+
+    /// <summary>A machine-readable code, or null.</summary>
+    public string? Code { get; } = code;
+
+    /// <summary>OpenAI's error type.</summary>
+    public string Type { get; } = type ?? TypeFor(status);
+
+    /// <summary>A 400 naming the field.</summary>
+    public static ApiException Invalid(string param, string message) => new(400, message, param, "invalid_value");
+
+    private static string TypeFor(int status) => status switch
+    {
+        401 => "authentication_error",
+        404 => "not_found_error",
+        413 => "invalid_request_error",
+        429 or 503 => "unavailable_error",
+        501 => "not_supported_error",
+        >= 500 => "server_error",
+        _ => "invalid_request_error",
+    };
+
+    /// <summary>The error body.</summary>
+    public JsonObject Body() => ErrorBody(Message, Type, Param, Code);
+
+    /// <summary>An OpenAI-style error body.</summary>
+    public static JsonObject ErrorBody(string message, string type, string? param, string? code) => new()
+    {
+        ["error"] = new JsonObject
+        {
+            ["message"] = message,
+            ["type"] = type,
+            ["param"] = param,
+            ["code"] = code,
+        },
+    };
+
+    /// <summary>Writes the error as the response (unless the response has started).</summary>
+    public async Task WriteAsync(HttpContext http)
+    {
+        if (http.Response.HasStarted) return;
+        http.Response.StatusCode = Status;
+        if (Status == 503) http.Response.Headers.RetryAfter = "1";
+        await Json.WriteAsync(http, Body(), Status).ConfigureAwait(false);
+    }
+}
