@@ -54,6 +54,8 @@ public static class ModelQuantizer
         }
         OutputFile.CheckTarget(output, GgufFile.Kind, input);
         using var source = GgufFile.Open(input);
+        // A model without output.weight projects logits through its token embedding, which then gets the output's type.
+        mix = mix.WithTiedOutput(source.FindTensor("output.weight") is null && source.FindTensor("token_embd.weight") is not null);
         var writer = new GgufWriter(3) { Progress = progress };
         foreach (var (key, value) in source.Metadata) writer.Metadata.Set(key, value);
         writer.Metadata.Set("general.file_type", GgufValue.FromUInt32(options.FileType ?? mix.FileType));

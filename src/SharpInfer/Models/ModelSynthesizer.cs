@@ -34,6 +34,7 @@ public static class ModelSynthesizer
         }
         // The file's tensors are exactly what the family reads from this metadata, so synth and load cannot disagree.
         var spec = ModelArchitecture.Describe(w.Metadata);
+        mix = mix.WithTiedOutput(shape.TiedEmbeddings);
         long parameters = 0;
         foreach (var tensor in spec.Tensors())
         {

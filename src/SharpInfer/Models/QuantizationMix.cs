@@ -43,16 +43,19 @@ public sealed class QuantizationMix
             case "Q4_K_M":
                 return new QuantizationMix(upper, GgmlType.Q4_K, 15, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
+                    : Is(t, "attn_qkv") ? GgmlType.Q5_K
                     : (Is(t, "attn_v") || Is(t, "ffn_down")) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
                     : GgmlType.Q4_K);
             case "Q5_K_M":
                 return new QuantizationMix(upper, GgmlType.Q5_K, 17, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
+                    : Is(t, "attn_qkv") ? GgmlType.Q6_K
                     : (Is(t, "attn_v") || Is(t, "ffn_down")) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
                     : GgmlType.Q5_K);
             case "Q3_K_M":
                 return new QuantizationMix(upper, GgmlType.Q3_K, 12, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
+                    : Is(t, "attn_qkv") ? GgmlType.Q4_K
                     : Is(t, "attn_v") ? (layer < 2 ? GgmlType.Q5_K : GgmlType.Q4_K)
                     : Is(t, "ffn_down") ? (layer < layers / 16 ? GgmlType.Q5_K : UseMoreBits(layer, layers) ? GgmlType.Q4_K : GgmlType.Q3_K)
                     : Is(t, "attn_output") ? GgmlType.Q4_K
@@ -80,8 +83,21 @@ public sealed class QuantizationMix
         return fallback;
     }
 
+    /// <summary>
+    /// True for a model whose output projection is its token embedding (no <c>output.weight</c>): the embedding then
+    /// takes the output's type, as llama.cpp's recipes give it (Q6_K in the K-quant mixes).
+    /// </summary>
+    public bool TiedOutput { get; private init; }
+
+    /// <summary>This recipe for a model with (or without) a tied output.</summary>
+    public QuantizationMix WithTiedOutput(bool tied) => new(Name, BaseType, FileType, _choose) { TiedOutput = tied };
+
     /// <summary>The recipe's type for a tensor before any block-size fallback.</summary>
-    public GgmlType Pick(GgufTensorInfo tensor, int layers) => _choose(tensor, LayerOf(tensor.Name), layers);
+    public GgmlType Pick(GgufTensorInfo tensor, int layers)
+    {
+        if (TiedOutput && tensor.Name == "token_embd.weight") tensor = new GgufTensorInfo("output.weight", tensor.Type, tensor.Shape.ToArray(), tensor.Offset);
+        return _choose(tensor, LayerOf(tensor.Name), layers);
+    }
 
     /// <summary>
     /// llama.cpp's substitute when rows are not whole blocks of <paramref name="type"/>: a K-quant falls back to a

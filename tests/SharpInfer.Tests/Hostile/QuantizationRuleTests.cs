@@ -102,3 +102,35 @@ public sealed class QuantizationRuleTests : IDisposable
         Assert.Equal(1, CliRunner.Run("quantize", SharedData.Synth("Q8_0"), Out("q4.gguf"), "Q4_0").ExitCode);
     }
 }
+
+/// <summary>The K-quant mixes follow llama.cpp's per-tensor choices for the families' own tensors.</summary>
+public sealed class QuantizationMixChoiceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("sharpinfer-qmix-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public void ATiedEmbeddingTakesTheOutputsTypeAndAFusedQkvItsOwn()
+    {
+        // Qwen3 (tied output: no output.weight) and Phi-3 (fused attn_qkv), from F32 to Q4_K_M.
+        string qwen = Path.Combine(_dir, "qwen3.gguf"), phi = Path.Combine(_dir, "phi3.gguf");
+        Assert.Equal(0, CliRunner.Run("quantize", SharedData.File("models/synthetic-arch/synth-qwen3-F32.gguf"), qwen, "Q4_K_M").ExitCode);
+        Assert.Equal(0, CliRunner.Run("quantize", SharedData.File("models/synthetic-arch/synth-phi3-F32.gguf"), phi, "Q4_K_M").ExitCode);
+        using (var q = GgufFile.Open(qwen))
+        {
+            Assert.Null(q.FindTensor("output.weight"));
+            Assert.Equal(GgmlType.Q6_K, q.GetTensor("token_embd.weight").Type);
+            Assert.Equal(GgmlType.Q4_K, q.GetTensor("blk.1.attn_q.weight").Type);
+        }
+        using (var p = GgufFile.Open(phi))
+        {
+            Assert.Equal(GgmlType.Q6_K, p.GetTensor("output.weight").Type);
+            Assert.Equal(GgmlType.Q4_K, p.GetTensor("token_embd.weight").Type);
+            Assert.Equal(GgmlType.Q5_K, p.GetTensor("blk.1.attn_qkv.weight").Type);
+        }
+        // Both still run.
+        Assert.Equal(0, CliRunner.Run("run", "-m", qwen, "-p", "Once upon a time", "-n", "4").ExitCode);
+        Assert.Equal(0, CliRunner.Run("run", "-m", phi, "-p", "Once upon a time", "-n", "4").ExitCode);
+    }
+}
