@@ -1,3 +1,4 @@
+using SharpInfer.Models;
 using SharpInfer.Tensors;
 using SharpInfer.Threading;
 
@@ -26,6 +27,12 @@ public sealed record ContextOptions
 
     /// <summary>One KV pool shared by all sequences (default) or one pool each.</summary>
     public bool UnifiedKv { get; init; } = true;
+
+    /// <summary>
+    /// How Multi-head Latent Attention layers (DeepSeek-V2/V3) run and what their cache holds: the latent rows
+    /// (<see cref="MlaMode.Absorb"/>, the default) or decompressed per-head keys and values. Other models ignore it.
+    /// </summary>
+    public MlaMode Mla { get; init; } = MlaMode.Absorb;
 
     /// <summary>Resolved thread count.</summary>
     public int ResolvedThreads => Threads > 0 ? Threads : CpuTopology.PhysicalCores;

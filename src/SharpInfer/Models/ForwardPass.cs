@@ -20,15 +20,23 @@ public sealed unsafe class ForwardPass : IDisposable
 
     /// <summary>
     /// Allocates scratch for up to <paramref name="maxTokens"/> tokens and <paramref name="maxOutputs"/> logit rows,
-    /// with the RoPE of a context of <paramref name="contextSize"/> cells.
+    /// with the RoPE of a context of <paramref name="contextSize"/> cells; latent attention layers run as
+    /// <paramref name="mla"/> says (the cache passed to <see cref="Run"/> must be laid out for it, see
+    /// <see cref="Network.KvLayout"/>).
     /// </summary>
-    public ForwardPass(Network network, int maxTokens, int maxOutputs, ComputePool pool, int contextSize)
+    public ForwardPass(Network network, int maxTokens, int maxOutputs, ComputePool pool, int contextSize, MlaMode mla = MlaMode.Absorb)
     {
         _network = network;
         _ropes = network.RopeSlots(contextSize);
-        _s = new PassState(network, maxTokens, maxOutputs, pool, _ropes.Length);
+        _s = new PassState(network, maxTokens, maxOutputs, pool, _ropes.Length, mla);
         _stages = new Stages(this);
     }
+
+    /// <summary>How latent attention layers run.</summary>
+    public MlaMode Mla => _s.Mla;
+
+    /// <summary>Which experts the passes chose (null for a model without experts).</summary>
+    public ExpertUsage? Experts => _s.Experts;
 
     /// <summary>Largest micro-batch.</summary>
     public int MaxTokens => _s.MaxTokens;

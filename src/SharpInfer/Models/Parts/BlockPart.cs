@@ -20,6 +20,13 @@ internal abstract unsafe class BlockPart : PassStage
     /// <summary>Runs the part over the current micro-batch.</summary>
     public abstract void Run(PassState s);
 
+    /// <summary>
+    /// What the part needs of a pass of up to <paramref name="maxTokens"/> tokens beyond the common buffers of
+    /// <see cref="PassState"/> (which suit multi-head attention and dense feed-forward blocks): scratch of its own,
+    /// per-thread attention scratch, room for many-matrix products and the activation shapes it prepares.
+    /// </summary>
+    public virtual PartNeeds Needs(int maxTokens, MlaMode mla) => PartNeeds.None;
+
     /// <summary>Applies the post-norm to every token's output row, if the part has one.</summary>
     protected void PostNorm(PassState s)
     {
@@ -41,4 +48,14 @@ internal abstract unsafe class BlockPart : PassStage
 
     /// <summary>The part's own parallel operations.</summary>
     protected abstract void ExecutePart(PassState s, int op, int index, int thread);
+}
+
+/// <summary>What a part needs of a pass beyond the common buffers (see <see cref="BlockPart.Needs"/>).</summary>
+/// <param name="ScratchFloats">Floats of <see cref="PassState.PartScratch"/>.</param>
+/// <param name="ThreadScratchFloats">Floats of attention scratch per thread.</param>
+/// <param name="Jobs">Matrices in its largest many-matrix product.</param>
+/// <param name="Products">Activation shapes (rows, columns) it hands to <see cref="Kernels.MatMul.Prepare"/>.</param>
+internal readonly record struct PartNeeds(long ScratchFloats, long ThreadScratchFloats, int Jobs, (int Rows, int Columns)[] Products)
+{
+    public static PartNeeds None { get; } = new(0, 0, 0, []);
 }

@@ -17,23 +17,32 @@ internal sealed unsafe class PassState : IDisposable
     private readonly GCHandle _self;
     private readonly List<NativeBuffer<float>> _buffers = new();
 
-    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool, int ropeSlots)
+    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool, int ropeSlots, MlaMode mla = MlaMode.Absorb)
     {
         var spec = network.Spec;
         Pool = pool;
         MaxTokens = maxTokens;
         MaxOutputs = maxOutputs;
         Embedding = spec.EmbeddingLength;
+        Mla = mla;
         var attention = spec.Layers.Select(l => l.Attention).OfType<MultiHeadAttentionSpec>().ToArray();
         int queryWidth = attention.Length == 0 ? 0 : attention.Max(a => a.QueryWidth);
         int kWidth = attention.Length == 0 ? 0 : attention.Max(a => a.KWidth);
         int vWidth = attention.Length == 0 ? 0 : attention.Max(a => a.VWidth);
         int outWidth = spec.Layers.Max(l => l.Attention.OutputWidth);
         int hidden = spec.Layers.Max(l => l.FeedForward.HiddenWidth);
-        MaxRopeDims = attention.Length == 0 ? 0 : attention.Max(a => a.Rope.Dims);
+        MaxRopeDims = spec.Layers.Max(l => l.Attention.Rotary?.Rope.Dims ?? 0);
         RopeSlots = ropeSlots;
         int widest = new[] { Embedding, queryWidth, outWidth, hidden, kWidth, vWidth }.Max();
-        MatMul = new MatMul(maxTokens, widest, pool.ThreadCount);
+        // Parts with work of their own shape (latent attention, experts) say what they need beyond the common buffers.
+        var needs = network.AttentionParts.Concat(network.FeedForwardParts).Select(p => p.Needs(maxTokens, mla)).ToArray();
+        MatMul = new MatMul([(maxTokens, widest), .. needs.SelectMany(n => n.Products)], pool.ThreadCount);
+        PartScratch = Buffer(needs.Max(n => n.ScratchFloats));
+        int jobs = needs.Max(n => n.Jobs);
+        JobWeights = new MatrixView[jobs];
+        JobInputs = new PreparedActivations[jobs];
+        JobOutputs = new nint[jobs];
+        Experts = spec.HasExperts ? new ExpertUsage(spec, maxTokens) : null;
         X = Buffer((long)maxTokens * Embedding);
         Xn = Buffer((long)maxTokens * Embedding);
         Tmp = Buffer((long)maxTokens * Embedding);
@@ -44,7 +53,8 @@ internal sealed unsafe class PassState : IDisposable
         Gate = Buffer((long)maxTokens * hidden);
         Up = Buffer((long)maxTokens * hidden);
         Rope = Buffer((long)maxTokens * Math.Max(1, ropeSlots) * MaxRopeDims);
-        AttentionScratchFloats = attention.Length == 0 ? 0 : attention.Max(a => FlashAttention.ScratchFloats(a.GroupSize, a.HeadDimK, a.HeadDimV)) + 16;
+        AttentionScratchFloats = Math.Max(attention.Length == 0 ? 0 : attention.Max(a => FlashAttention.ScratchFloats(a.GroupSize, a.HeadDimK, a.HeadDimV)),
+            needs.Max(n => n.ThreadScratchFloats)) + 16;
         AttentionScratch = Buffer(pool.ThreadCount * AttentionScratchFloats);
         OutHidden = Buffer((long)maxOutputs * Embedding);
         TokenSeq = new int[maxTokens];
@@ -58,6 +68,20 @@ internal sealed unsafe class PassState : IDisposable
 
     public ComputePool Pool { get; }
     public MatMul MatMul { get; }
+
+    /// <summary>How latent attention layers run (and so what their cache rows hold).</summary>
+    public MlaMode Mla { get; }
+
+    /// <summary>Scratch for the parts that declared some (<see cref="BlockPart.Needs"/>); each lays out its own.</summary>
+    public NativeBuffer<float> PartScratch { get; }
+
+    /// <summary>Room for a part's many-matrix products (<see cref="Kernels.MatMul.Multiply(ComputePool, ReadOnlySpan{MatrixView}, ReadOnlySpan{PreparedActivations}, ReadOnlySpan{nint})"/>).</summary>
+    public MatrixView[] JobWeights { get; }
+    public PreparedActivations[] JobInputs { get; }
+    public nint[] JobOutputs { get; }
+
+    /// <summary>Which experts the passes chose (null for models without experts).</summary>
+    public ExpertUsage? Experts { get; }
     public int MaxTokens { get; }
     public int MaxOutputs { get; }
     public int Embedding { get; }
@@ -138,10 +162,12 @@ internal sealed unsafe class PassState : IDisposable
     // --- phases: where a step's time goes (bench --phases). ---
 
     /// <summary>Phase names, in the order of <see cref="PhaseTicks"/>.</summary>
-    public static readonly string[] PhaseNames = ["embed", "norms", "qkv", "rope+store", "attention", "attn-out", "ffn-up", "swiglu", "ffn-down", "residual", "logits"];
+    public static readonly string[] PhaseNames = ["embed", "norms", "qkv", "rope+store", "attention", "attn-out", "ffn-up", "swiglu", "ffn-down",
+        "router", "experts", "shared experts", "residual", "logits"];
 
     public const int PhaseEmbed = 0, PhaseNorms = 1, PhaseQkv = 2, PhaseRopeStore = 3, PhaseAttention = 4, PhaseAttentionOut = 5,
-        PhaseFfnUp = 6, PhaseActivation = 7, PhaseFfnDown = 8, PhaseResidual = 9, PhaseLogits = 10;
+        PhaseFfnUp = 6, PhaseActivation = 7, PhaseFfnDown = 8, PhaseRouter = 9, PhaseExperts = 10, PhaseSharedExperts = 11,
+        PhaseResidual = 12, PhaseLogits = 13;
 
     private readonly long[] _phaseTicks = new long[PhaseNames.Length];
     private long _mark;
