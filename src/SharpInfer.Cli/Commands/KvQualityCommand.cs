@@ -17,16 +17,22 @@ internal static class KvQualityCommand
         var reference = new Option<string>("--reference") { Description = "reference cache type", DefaultValueFactory = _ => "f16" };
         var threads = new Option<int>("--threads", "-t") { Description = "compute threads" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, json };
+        var mla = CommonOptions.MlaOption();
+        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, mla, json };
         command.SetAction(parse =>
         {
             string? p = parse.GetValue(prompt), f = parse.GetValue(file);
             if (p is not null && f is not null) throw new ArgumentException("give at most one of -p and -f");
             string text = p ?? (f is not null ? File.ReadAllText(f) : KvQuality.DefaultText);
             var refType = CommonOptions.ParseCacheType(parse.GetValue(reference), GgmlType.F16, "--reference");
+            var mode = CommonOptions.ParseMla(parse.GetValue(mla));
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
-            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), parse.GetValue(threads));
+            if (!KvQuality.UsableTypes(m, mode).Contains(refType))
+            {
+                throw new ArgumentException($"--reference {refType.ToString().ToLowerInvariant()} does not fit this model's cache rows");
+            }
+            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m, mode), parse.GetValue(threads), mode);
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>

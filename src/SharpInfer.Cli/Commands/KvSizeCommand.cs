@@ -20,7 +20,8 @@ internal static class KvSizeCommand
         var unified = new Option<bool>("--kv-unified") { Description = "one pool for all sequences (default true)", DefaultValueFactory = _ => true };
         var ubatch = new Option<int>("--ubatch-size", "-ub") { Description = "micro-batch (sizes sliding-window caches)", DefaultValueFactory = _ => 512 };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, json };
+        var mla = CommonOptions.MlaOption();
+        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, mla, json };
         command.SetAction(parse =>
         {
             using var file = GgufFile.Open(parse.GetValue(model)!);
@@ -40,7 +41,8 @@ internal static class KvSizeCommand
                 MaxSequences = p,
                 Unified = parse.GetValue(unified),
             };
-            var layout = spec.KvLayout;
+            var mode = CommonOptions.ParseMla(parse.GetValue(mla));
+            var layout = spec.KvLayoutFor(mode);
             var (k, v) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
             ctx = KvCacheGroup.AllocatedCells(options);
             if (parse.GetValue(json))
@@ -56,15 +58,31 @@ internal static class KvSizeCommand
                     ["k_bytes"] = k,
                     ["v_bytes"] = v,
                     ["total_bytes"] = k + v,
-                }));
+                    ["mla"] = spec.HasLatentAttention ? mode.ToString().ToLowerInvariant() : null!,
+                }.Where(e => e.Value is not null).ToDictionary()));
             }
             else
             {
                 io.Out.WriteLine(KvCacheGroup.FormatReport(k, v, ctx, spec.LayerCount, options));
                 io.Out.WriteLine($"bytes: K {k}, V {v}, total {k + v} ({(double)(k + v) / ctx:F1} per cell)");
+                if (spec.HasLatentAttention) WriteMlaComparison(io, options, spec, mode, Math.Min(micro, ctx));
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>For a latent-attention model, the same cache in the other MLA mode, per token, for comparison.</summary>
+    private static void WriteMlaComparison(CliIO io, KvCacheOptions options, ModelSpec spec, MlaMode mode, int micro)
+    {
+        var other = mode == MlaMode.Absorb ? MlaMode.Naive : MlaMode.Absorb;
+        long PerToken(MlaMode m)
+        {
+            var (k, v) = KvCacheSet.ComputeBytes(options, spec.KvLayoutFor(m), micro);
+            return (k + v) / KvCacheGroup.AllocatedCells(options);
+        }
+        string Name(MlaMode m) => m == MlaMode.Absorb ? "latent (--mla absorb)" : "decompressed (--mla naive)";
+        long mine = PerToken(mode), theirs = PerToken(other);
+        io.Out.WriteLine($"mla: {Name(mode)} {mine} bytes per token; {Name(other)} would take {theirs} ({(double)Math.Max(mine, theirs) / Math.Max(1, Math.Min(mine, theirs)):F1}×)");
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SharpInfer.Inference;
+using SharpInfer.Models;
 using SharpInfer.Sampling;
 using SharpInfer.Tensors;
 
@@ -91,7 +92,7 @@ internal static class RunCommand
                 if (options.ContextShift) throw new ArgumentException("--context-shift works with one sequence only");
                 if (options.PromptCachePath is not null) throw new ArgumentException("--prompt-cache works with one sequence only");
                 var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
-                WriteParallel(io, results, loadMs, asJson);
+                WriteParallel(io, results, loadMs, asJson, context.Experts);
                 if (!asJson) CommonOptions.NoteSmallPages(model, io);
                 return 0;
             }
@@ -100,7 +101,7 @@ internal static class RunCommand
             var t = result.Timings;
             if (asJson)
             {
-                WriteJson(io.Out, result, loadMs);
+                WriteJson(io.Out, result, loadMs, context.Experts);
             }
             else
             {
@@ -118,7 +119,23 @@ internal static class RunCommand
         return command;
     }
 
-    private static void WriteParallel(CliIO io, GenerationResult[] results, double loadMs, bool asJson)
+    /// <summary>
+    /// For a mixture-of-experts model: per expert layer how many distinct routed experts the run touched (what an
+    /// expert cache or offload would have to hold), and the routed experts' bytes its passes read.
+    /// </summary>
+    private static Dictionary<string, object>? ExpertsJson(ExpertUsage? usage)
+    {
+        if (usage is null) return null;
+        var layers = Enumerable.Range(0, usage.LayerCount).Where(l => usage.ExpertCount(l) > 0).Select(l => new Dictionary<string, int>
+        {
+            ["layer"] = l,
+            ["distinct"] = usage.DistinctExperts(l),
+            ["of"] = usage.ExpertCount(l),
+        }).ToList();
+        return new Dictionary<string, object> { ["layers"] = layers, ["routed_bytes_read"] = usage.RoutedBytesRead };
+    }
+
+    private static void WriteParallel(CliIO io, GenerationResult[] results, double loadMs, bool asJson, ExpertUsage? experts)
     {
         if (asJson)
         {
@@ -143,7 +160,8 @@ internal static class RunCommand
                     ["gen_ms"] = Math.Round(t0.GenerationMs, 3),
                     ["gen_tps"] = t0.GenerationMs > 0 ? Math.Round(total / (t0.GenerationMs / 1000), 3) : 0,
                 },
-            }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+                ["experts"] = ExpertsJson(experts),
+            }.Where(e => e.Value is not null).ToDictionary(), new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             return;
         }
         for (int i = 0; i < results.Length; i++)
@@ -165,7 +183,7 @@ internal static class RunCommand
         _ => "cancelled",
     };
 
-    private static void WriteJson(TextWriter output, GenerationResult result, double loadMs)
+    private static void WriteJson(TextWriter output, GenerationResult result, double loadMs, ExpertUsage? experts)
     {
         var t = result.Timings;
         var payload = new Dictionary<string, object?>
@@ -185,6 +203,7 @@ internal static class RunCommand
                 ["gen_tps"] = Math.Round(t.GenerationTokensPerSecond, 3),
             },
         };
+        if (ExpertsJson(experts) is { } e) payload["experts"] = e;
         output.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }

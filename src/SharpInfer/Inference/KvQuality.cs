@@ -23,13 +23,14 @@ public static class KvQuality
         "back to the park, and Lily got the ball with the stick. She played all day and was very tired when the sun went down.";
 
     /// <summary>Evaluates <paramref name="tokens"/> once per type and compares every position's distribution with the reference type's.</summary>
-    public static IReadOnlyList<KvQualityRow> Measure(Model model, int[] tokens, GgmlType reference, IEnumerable<GgmlType> types, int threads = 0)
+    public static IReadOnlyList<KvQualityRow> Measure(Model model, int[] tokens, GgmlType reference, IEnumerable<GgmlType> types, int threads = 0,
+        MlaMode mla = MlaMode.Absorb)
     {
-        var baseline = Distributions(model, tokens, reference, threads);
+        var baseline = Distributions(model, tokens, reference, threads, mla);
         var rows = new List<KvQualityRow>();
         foreach (var type in types)
         {
-            var p = Distributions(model, tokens, type, threads);
+            var p = Distributions(model, tokens, type, threads, mla);
             double sumKl = 0, maxKl = 0;
             int agree = 0;
             for (int i = 0; i < tokens.Length; i++)
@@ -44,15 +45,15 @@ public static class KvQuality
                 maxKl = Math.Max(maxKl, kl);
                 if (ArgMax(p[i]) == ArgMax(baseline[i])) agree++;
             }
-            long bytes = model.Spec.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
+            long bytes = model.Spec.KvLayoutFor(mla).Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
             rows.Add(new KvQualityRow(type, bytes, sumKl / tokens.Length, maxKl, agree / (double)tokens.Length));
         }
         return rows;
     }
 
-    private static double[][] Distributions(Model model, int[] tokens, GgmlType type, int threads)
+    private static double[][] Distributions(Model model, int[] tokens, GgmlType type, int threads, MlaMode mla)
     {
-        using var context = model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = 64 });
+        using var context = model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = 64, Mla = mla });
         var batch = new Batch(tokens.Length);
         for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, 0, true);
         context.Decode(batch);
@@ -78,7 +79,7 @@ public static class KvQuality
         return best;
     }
 
-    /// <summary>Types a model's head dimensions allow.</summary>
-    public static IEnumerable<GgmlType> UsableTypes(Model model) => KvCacheOptions.SupportedTypes.Where(t =>
-        model.Spec.KvLayout.All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
+    /// <summary>Types a model's head dimensions allow (with latent attention in <paramref name="mla"/> mode).</summary>
+    public static IEnumerable<GgmlType> UsableTypes(Model model, MlaMode mla = MlaMode.Absorb) => KvCacheOptions.SupportedTypes.Where(t =>
+        model.Spec.KvLayoutFor(mla).All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
 }
