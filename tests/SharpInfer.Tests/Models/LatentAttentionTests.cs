@@ -172,6 +172,19 @@ public class LatentAttentionTests(ITestOutputHelper output)
         Assert.True(rows[1].MeanKl < 1e-3 && rows[1].Top1Agreement > 0.9, $"q8_0: {rows[1]}");
     }
 
+    /// <summary>SHARPINFER_KV_DEBUG's map shows the latent cache: K rows only, V 0 bytes (as llama.cpp prints it).</summary>
+    [Fact]
+    public void TheDebugMapShowsALatentCacheWithoutValues()
+    {
+        using var model = Model.Load(File("v3-split"));
+        using var context = Context(model, MlaMode.Absorb, GgmlType.F16);
+        var map = new StringWriter();
+        context.KvDebugWriter = map;
+        Decode(context, Tokens(3, 1), 0);
+        Assert.Contains($"kv step 1: used 3/512 (K {3 * 512 * 64 * 2} B, V 0 B)", map.ToString());
+        Assert.Contains("V (f16): 0.00 MiB", context.Kv.Describe());
+    }
+
     internal static int[] Tokens(int count, int seed)
     {
         var r = new Random(seed);
