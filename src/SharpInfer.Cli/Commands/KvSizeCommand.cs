@@ -47,7 +47,7 @@ internal static class KvSizeCommand
             ctx = KvCacheGroup.AllocatedCells(options);
             if (parse.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                var payload = new Dictionary<string, object>
                 {
                     ["cells"] = ctx,
                     ["layers"] = spec.LayerCount,
@@ -58,8 +58,9 @@ internal static class KvSizeCommand
                     ["k_bytes"] = k,
                     ["v_bytes"] = v,
                     ["total_bytes"] = k + v,
-                    ["mla"] = spec.HasLatentAttention ? mode.ToString().ToLowerInvariant() : null!,
-                }.Where(e => e.Value is not null).ToDictionary()));
+                };
+                if (spec.HasLatentAttention) payload["mla"] = mode.ToString().ToLowerInvariant();
+                io.Out.WriteLine(JsonSerializer.Serialize(payload));
             }
             else
             {

@@ -149,7 +149,7 @@ internal static class RunCommand
             }).ToList();
             var t0 = results[0].Timings;
             int total = results.Sum(r => r.GeneratedTokens.Length);
-            io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            var document = new Dictionary<string, object?>
             {
                 ["prompt_tokens"] = results[0].PromptTokens,
                 ["sequences"] = payload,
@@ -160,8 +160,9 @@ internal static class RunCommand
                     ["gen_ms"] = Math.Round(t0.GenerationMs, 3),
                     ["gen_tps"] = t0.GenerationMs > 0 ? Math.Round(total / (t0.GenerationMs / 1000), 3) : 0,
                 },
-                ["experts"] = ExpertsJson(experts),
-            }.Where(e => e.Value is not null).ToDictionary(), new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            };
+            if (ExpertsJson(experts) is { } e) document["experts"] = e;
+            io.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             return;
         }
         for (int i = 0; i < results.Length; i++)

@@ -89,7 +89,7 @@ public static class ModelSynthesizer
         }
         int columns = (int)tensor.Shape[0];
         int rows = checked((int)(tensor.ElementCount / columns));
-        ulong tensorSeed = seed ^ (ulong)name.GetHashCode(StringComparison.Ordinal) * 0x9E3779B97F4A7C15UL;
+        ulong tensorSeed = seed ^ StableHash(name) * 0x9E3779B97F4A7C15UL;
         if (tensor.Role == TensorRole.Bias)
         {
             w.AddTensor(name, GgmlType.F32, tensor.Shape, stream => WriteRandom(stream, GgmlType.F32, columns, rows, 0.02f, tensorSeed));
@@ -100,6 +100,17 @@ public static class ModelSynthesizer
         // Embeddings get unit-ish rows; projections are scaled by their fan-in so activations keep their size.
         float scale = name == "token_embd.weight" ? 1f : 1f / MathF.Sqrt(columns);
         w.AddTensor(name, type, tensor.Shape, stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));
+    }
+
+    /// <summary>
+    /// FNV-1a of the name's UTF-16 code units: the same in every process (string.GetHashCode is randomised per
+    /// process, which made a seed give different weights on every run).
+    /// </summary>
+    private static ulong StableHash(string name)
+    {
+        ulong hash = 0xCBF29CE484222325UL;
+        foreach (char c in name) hash = (hash ^ c) * 0x100000001B3UL;
+        return hash;
     }
 
     /// <summary>Llama 3.1-style frequency factors (factor 32, low/high frequency factors 1 and 4, original context 8192).</summary>

@@ -155,21 +155,28 @@ public class LatentAttentionTests(ITestOutputHelper output)
         Assert.True(diff < bound, $"{diff}");
     }
 
-    /// <summary>A latent cache in q8_0 or q4_0: the row is whole blocks, it runs, and its cost is what kv-quality reports.</summary>
+    /// <summary>
+    /// A latent cache in q8_0 or q4_0: the row is whole blocks, it runs, and its cost is what kv-quality reports. (Measured
+    /// on the one-block model: with experts, the cache's rounding flips near-tied routing choices of a random-weight
+    /// model, which swamps the cache's own error.)
+    /// </summary>
     [Fact]
     public void QuantizedLatentCachesRunAndAreMeasured()
     {
-        using var model = Model.Load(File("v3-split"));
+        using var model = Model.Load(File("one-layer-split"));
         var types = KvQuality.UsableTypes(model, MlaMode.Absorb).ToArray();
         Assert.Contains(GgmlType.Q8_0, types);
         Assert.Contains(GgmlType.Q4_0, types);
         var tokens = Tokens(40, 9);
         var rows = KvQuality.Measure(model, tokens, GgmlType.F32, [GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0], 2);
         foreach (var r in rows) output.WriteLine($"{r.Type}: {r.BytesPerToken} B/token, mean KL {r.MeanKl:E2}, top-1 {r.Top1Agreement:P0}");
-        // Three layers of one 64-element latent row, no V.
-        Assert.Equal(3 * GgmlTypeInfo.RowBytes(GgmlType.Q8_0, 64), rows[1].BytesPerToken);
+        // One 64-element latent row per layer, no V.
+        Assert.Equal(GgmlTypeInfo.RowBytes(GgmlType.Q8_0, 64), rows[1].BytesPerToken);
         Assert.True(rows[0].MeanKl < rows[1].MeanKl && rows[1].MeanKl < rows[2].MeanKl, "error should grow as the cache type narrows");
         Assert.True(rows[1].MeanKl < 1e-3 && rows[1].Top1Agreement > 0.9, $"q8_0: {rows[1]}");
+        using var deep = Model.Load(File("v3-split"));
+        using var context = Context(deep, MlaMode.Absorb, GgmlType.Q4_0);
+        Assert.All(Decode(context, tokens, 0)[^1], x => Assert.True(float.IsFinite(x)));
     }
 
     /// <summary>SHARPINFER_KV_DEBUG's map shows the latent cache: K rows only, V 0 bytes (as llama.cpp prints it).</summary>

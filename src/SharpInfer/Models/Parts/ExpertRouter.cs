@@ -1,3 +1,5 @@
+using SharpInfer.Kernels;
+
 namespace SharpInfer.Models.Parts;
 
 /// <summary>
@@ -52,7 +54,7 @@ internal static unsafe class ExpertRouter
         return margin;
     }
 
-    /// <summary>Softmax (with a double-precision sum, as ggml) or an independent sigmoid per expert.</summary>
+    /// <summary>Softmax over the experts or an independent sigmoid per expert.</summary>
     private static void Score(ExpertGating gating, float* logits, float* scores, int n)
     {
         if (gating == ExpertGating.Sigmoid)
@@ -60,12 +62,8 @@ internal static unsafe class ExpertRouter
             for (int e = 0; e < n; e++) scores[e] = 1f / (1f + MathF.Exp(-logits[e]));
             return;
         }
-        float max = float.NegativeInfinity;
-        for (int e = 0; e < n; e++) max = MathF.Max(max, logits[e]);
-        double sum = 0;
-        for (int e = 0; e < n; e++) sum += scores[e] = MathF.Exp(logits[e] - max);
-        float inverse = (float)(1.0 / sum);
-        for (int e = 0; e < n; e++) scores[e] *= inverse;
+        Buffer.MemoryCopy(logits, scores, n * sizeof(float), n * sizeof(float));
+        Softmax.Apply(scores, n);
     }
 
     /// <summary>

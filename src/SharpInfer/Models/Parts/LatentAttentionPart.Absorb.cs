@@ -126,19 +126,9 @@ internal sealed unsafe partial class LatentAttentionPart
         var spec = _spec;
         int block = index / HeadCalls, firstHead = index % HeadCalls * HeadsPerCall;
         int heads = Math.Min(HeadsPerCall, spec.Heads - firstHead);
-        int first = s.BlockFirst[block], count = s.BlockCount[block], seq = s.TokenSeq[first];
-        var (group, _, local) = s.Cache!.Layer(_layer);
-        var stream = group.StreamOf(seq);
-        var view = KvLayerView.ValuesInKeys(stream.KRow(local, 0), stream.KRowBytes[local], stream.TypeK);
         long qStride = (long)spec.Heads * spec.LatentWidth, oStride = (long)spec.Heads * spec.KvLoraRank;
-        float* q = layout.Absorbed + first * qStride + (long)firstHead * spec.LatentWidth;
-        float* o = layout.HeadOut + first * oStride + (long)firstHead * spec.KvLoraRank;
-        float* scratch = s.AttentionScratch.Pointer + thread * s.AttentionScratchFloats;
-        int* from = stackalloc int[FlashAttention.MaxTokens];
-        int* to = stackalloc int[FlashAttention.MaxTokens];
-        VisibleRanges(s, group, first, count, seq, from, to);
-        FlashAttention.Compute(q, qStride, count, heads, spec.LatentWidth, spec.KvLoraRank, view, 0, group.SequenceCells(seq),
-            from, to, spec.Scale, o, oStride, scratch);
+        BlockAttention.Run(s, _layer, block, thread, layout.Absorbed + (long)firstHead * spec.LatentWidth, qStride,
+            layout.HeadOut + (long)firstHead * spec.KvLoraRank, oStride, heads, spec.LatentWidth, spec.KvLoraRank, 0, spec.Scale, valuesInKeys: true);
     }
 
     /// <summary>A token's latent attention outputs of every head into the per-head inputs.</summary>

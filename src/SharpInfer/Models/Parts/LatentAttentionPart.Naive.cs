@@ -74,18 +74,7 @@ internal sealed unsafe partial class LatentAttentionPart
     {
         var spec = _spec;
         int block = index / spec.Heads, head = index % spec.Heads;
-        int first = s.BlockFirst[block], count = s.BlockCount[block], seq = s.TokenSeq[first];
-        var (group, _, local) = s.Cache!.Layer(_layer);
-        var stream = group.StreamOf(seq);
-        var view = new KvLayerView(stream.KRow(local, 0), stream.KRowBytes[local], stream.TypeK,
-            stream.VRow(local, 0), stream.VRowBytes[local], stream.TypeV);
-        float* q = layout.Query + first * (long)spec.QueryWidth + (long)head * spec.QueryHeadDim;
-        float* o = s.Attn.Pointer + first * (long)spec.OutputWidth + (long)head * spec.ValueDim;
-        float* scratch = s.AttentionScratch.Pointer + thread * s.AttentionScratchFloats;
-        int* from = stackalloc int[FlashAttention.MaxTokens];
-        int* to = stackalloc int[FlashAttention.MaxTokens];
-        VisibleRanges(s, group, first, count, seq, from, to);
-        FlashAttention.Compute(q, spec.QueryWidth, count, 1, spec.QueryHeadDim, spec.ValueDim, view, head, group.SequenceCells(seq),
-            from, to, spec.Scale, o, spec.OutputWidth, scratch);
+        BlockAttention.Run(s, _layer, block, thread, layout.Query + (long)head * spec.QueryHeadDim, spec.QueryWidth,
+            s.Attn.Pointer + (long)head * spec.ValueDim, spec.OutputWidth, 1, spec.QueryHeadDim, spec.ValueDim, head, spec.Scale);
     }
 }

@@ -252,10 +252,4 @@ internal sealed unsafe partial class LatentAttentionPart : BlockPart
             Buffer.MemoryCopy(latent, layout.Compact + (long)token * spec.KvLoraRank, spec.KvLoraRank * sizeof(float), spec.KvLoraRank * sizeof(float));
         }
     }
-
-    /// <summary>The visible cell range of every token of an attention block.</summary>
-    private static void VisibleRanges(PassState s, KvCache.KvCacheGroup group, int first, int count, int seq, int* from, int* to)
-    {
-        for (int t = 0; t < count; t++) (from[t], to[t]) = group.VisibleRange(seq, s.TokenPos[first + t]);
-    }
 }
