@@ -140,6 +140,12 @@ public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Can
 
     /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
     public CliInterrupts Interrupts { get; init; } = new();
+
+    /// <summary>
+    /// Set by a command for which SIGINT/SIGTERM is its normal way to stop (<c>serve</c> drains and exits 0, as
+    /// servers do under a service manager), so the process does not report the signal's exit code.
+    /// </summary>
+    public bool SignalIsNormalStop { get; set; }
 }
 
 /// <summary>

@@ -31,7 +31,8 @@ internal static class BenchCommand
         var typeV = new Option<string?>("--cache-type-v", "-ctv") { Description = "V cache type (default f16)" };
         var format = new Option<string>("--output", "-o") { Description = "md or json", DefaultValueFactory = _ => "md" };
         var phases = new Option<bool>("--phases") { Description = "after the table, the tg test's time per step in each forward-pass phase (to stderr with -o json)" };
-        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, format, phases };
+        var mla = CommonOptions.MlaOption();
+        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, mla, format, phases };
         command.SetAction(parse =>
         {
             int p = parse.GetValue(prompt), n = parse.GetValue(gen), r = parse.GetValue(reps), np = parse.GetValue(parallel), d = parse.GetValue(depth);
@@ -57,6 +58,7 @@ internal static class BenchCommand
                 MaxSequences = np,
                 TypeK = CommonOptions.ParseCacheType(parse.GetValue(typeK), GgmlType.F16, "--cache-type-k"),
                 TypeV = CommonOptions.ParseCacheType(parse.GetValue(typeV), GgmlType.F16, "--cache-type-v"),
+                Mla = CommonOptions.ParseMla(parse.GetValue(mla)),
             };
             using var context = m.CreateContext(options);
             var rows = new List<Row>();
@@ -83,25 +85,34 @@ internal static class BenchCommand
 
     private sealed record Row(string Test, double Mean, double StdDev, double GigabytesPerSecond);
 
-    private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<double> run, int tokens, int weightPasses,
+    /// <summary>A timed run: its seconds and the routed experts' bytes its passes read.</summary>
+    private readonly record struct Timed(double Seconds, long ExpertBytes);
+
+    private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<Timed> run, int tokens, int weightPasses,
         CancellationToken cancellation, Action? warmedUp = null)
     {
         run();
         warmedUp?.Invoke();
         var rates = new List<double>();
+        long expertBytes = 0;
         for (int i = 0; i < repetitions; i++)
         {
             cancellation.ThrowIfCancellationRequested();
-            double seconds = run();
-            rates.Add(tokens / seconds);
+            var timed = run();
+            expertBytes += timed.ExpertBytes;
+            rates.Add(tokens / timed.Seconds);
         }
         double mean = rates.Average();
         double sd = rates.Count > 1 ? Math.Sqrt(rates.Sum(x => (x - mean) * (x - mean)) / (rates.Count - 1)) : 0;
-        // Every pass over the weights reads the whole model once: decode reads it per step, prefill per micro-batch.
+        // A pass over the weights (a decode step; a prefill counts as one) reads all but the routed experts, and of
+        // those the ones it chose, as the context counted them: a mixture of experts is measured by its active weights.
+        int passes = repetitions * weightPasses;
+        double bytesPerPass = model.File.TensorBytes - model.Network.RoutedExpertBytes + (double)expertBytes / passes;
         double passesPerSecond = mean / tokens * weightPasses;
-        double gbps = model.File.TensorBytes * passesPerSecond / 1e9;
-        return new Row(test, mean, sd, gbps);
+        return new Row(test, mean, sd, bytesPerPass * passesPerSecond / 1e9);
     }
+
+    private static long ExpertBytes(InferenceContext context) => context.Experts?.RoutedBytesRead ?? 0;
 
     private static int[] RandomTokens(int count, int vocab, ulong seed)
     {
@@ -125,24 +136,26 @@ internal static class BenchCommand
         }
     }
 
-    private static double Prompt(InferenceContext context, int count, int depth)
+    private static Timed Prompt(InferenceContext context, int count, int depth)
     {
         Fill(context, depth);
         var tokens = RandomTokens(count, context.VocabSize, 11);
         var batch = new Batch(count);
         for (int i = 0; i < count; i++) batch.Add(tokens[i], depth + i, 0, i == count - 1);
+        long expertBytes = ExpertBytes(context);
         var clock = Stopwatch.StartNew();
         context.Decode(batch);
-        return clock.Elapsed.TotalSeconds;
+        return new Timed(clock.Elapsed.TotalSeconds, ExpertBytes(context) - expertBytes);
     }
 
-    private static double Generate(InferenceContext context, int count, int depth, int sequences, long[] phaseTicks, ref long steps)
+    private static Timed Generate(InferenceContext context, int count, int depth, int sequences, long[] phaseTicks, ref long steps)
     {
         Fill(context, depth);
         for (int s = 1; s < sequences; s++) context.Kv.SeqCopy(0, s, -1, -1);
         var tokens = RandomTokens(count * sequences, context.VocabSize, 13);
         var batch = new Batch(sequences);
         context.ResetPhaseTicks();
+        long expertBytes = ExpertBytes(context);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < count; i++)
         {
@@ -154,7 +167,7 @@ internal static class BenchCommand
         var ticks = context.PhaseTicks;
         for (int p = 0; p < phaseTicks.Length; p++) phaseTicks[p] += ticks[p];
         steps += count;
-        return seconds;
+        return new Timed(seconds, ExpertBytes(context) - expertBytes);
     }
 
     /// <summary>Milliseconds per generated step in each phase of the forward pass, over the measured tg runs.</summary>
@@ -166,6 +179,7 @@ internal static class BenchCommand
         o.WriteLine("| --- | ---: | ---: |");
         for (int p = 0; p < phaseTicks.Length; p++)
         {
+            if (phaseTicks[p] == 0) continue; // phases the model has no part for (experts in a dense model, …)
             double ms = phaseTicks[p] * 1000.0 / Stopwatch.Frequency / Math.Max(1, steps);
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {InferenceContext.PhaseNames[p]} | {ms:F3} | {100.0 * phaseTicks[p] / total:F1} % |"));
         }

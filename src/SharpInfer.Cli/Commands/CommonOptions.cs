@@ -15,11 +15,25 @@ internal sealed class CommonOptions
     public Option<string?> CacheTypeK { get; } = new("--cache-type-k", "-ctk") { Description = "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl" };
     public Option<string?> CacheTypeV { get; } = new("--cache-type-v", "-ctv") { Description = "V cache type (same choices)" };
     public Option<bool> SwaFull { get; } = new("--swa-full") { Description = "keep sliding-window caches at full context size (default: recycle cells that left every window)" };
+    public Option<string?> Mla { get; } = MlaOption();
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Threads, Context, MicroBatch, CacheTypeK, CacheTypeV, SwaFull }) command.Options.Add(o);
+        foreach (var o in new Option[] { Model, Threads, Context, MicroBatch, CacheTypeK, CacheTypeV, SwaFull, Mla }) command.Options.Add(o);
     }
+
+    /// <summary>The <c>--mla</c> option: how Multi-head Latent Attention runs (DeepSeek-V2/V3; other models ignore it).</summary>
+    public static Option<string?> MlaOption() => new("--mla")
+    {
+        Description = "Multi-head Latent Attention (DeepSeek-V2/V3): absorb (default; the cache holds the latent rows) or naive (decompressed per-head keys and values)",
+    };
+
+    public static MlaMode ParseMla(string? name) => name?.ToLowerInvariant() switch
+    {
+        null or "absorb" => MlaMode.Absorb,
+        "naive" => MlaMode.Naive,
+        _ => throw new UsageException($"--mla: unknown mode {Files.SafeText.Quote(name)} (supported: absorb, naive)"),
+    };
 
     public static GgmlType ParseCacheType(string? name, GgmlType fallback, string option)
     {
@@ -45,6 +59,7 @@ internal sealed class CommonOptions
             MaxSequences = sequences,
             UnifiedKv = unified,
             SwaFull = parse.GetValue(SwaFull),
+            Mla = ParseMla(parse.GetValue(Mla)),
         };
     }
 

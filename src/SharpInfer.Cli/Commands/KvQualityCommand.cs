@@ -17,7 +17,8 @@ internal static class KvQualityCommand
         var reference = new Option<string>("--reference") { Description = "reference cache type", DefaultValueFactory = _ => "f16" };
         var threads = new Option<int>("--threads", "-t") { Description = "compute threads" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, json };
+        var mla = CommonOptions.MlaOption();
+        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, mla, json };
         command.SetAction(parse =>
         {
             string? p = parse.GetValue(prompt), f = parse.GetValue(file);
@@ -25,10 +26,15 @@ internal static class KvQualityCommand
             string text = p ?? (f is not null ? File.ReadAllText(f) : KvQuality.DefaultText);
             var refType = CommonOptions.ParseCacheType(parse.GetValue(reference), GgmlType.F16, "--reference");
             int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
+            var mode = CommonOptions.ParseMla(parse.GetValue(mla));
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
+            if (!KvQuality.UsableTypes(m, mode).Contains(refType))
+            {
+                throw new ArgumentException($"--reference {refType.ToString().ToLowerInvariant()} does not fit this model's cache rows");
+            }
             var progress = new ProgressReporter(io.Err, "kv-quality", "positions");
-            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), t, progress.Report, io.Cancellation);
+            var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m, mode), t, progress.Report, io.Cancellation, mode);
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>

@@ -22,7 +22,8 @@ internal static class KvSizeCommand
         var ubatch = new Option<int>("--ubatch-size", "-ub") { Description = "micro-batch (sizes sliding-window caches)", DefaultValueFactory = _ => 512 };
         var swaFull = new Option<bool>("--swa-full") { Description = "full-size sliding-window caches (default: window + micro-batch cells)" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, swaFull, json };
+        var mla = CommonOptions.MlaOption();
+        var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, swaFull, mla, json };
         command.SetAction(parse =>
         {
             using var file = GgufFile.Open(parse.GetValue(model)!);
@@ -43,12 +44,13 @@ internal static class KvSizeCommand
                 Unified = parse.GetValue(unified),
                 RecycleWindowCells = !parse.GetValue(swaFull),
             };
-            var layout = spec.KvLayout;
+            var mode = CommonOptions.ParseMla(parse.GetValue(mla));
+            var layout = spec.KvLayoutFor(mode);
             var (k, v, _) = KvCacheSet.ComputeBytes(options, layout, Math.Min(micro, ctx));
             var contextOptions = new ContextOptions
             {
                 ContextSize = ctx, TypeK = options.TypeK, TypeV = options.TypeV, MaxSequences = p, UnifiedKv = options.Unified,
-                MicroBatchSize = micro, SwaFull = !options.RecycleWindowCells,
+                MicroBatchSize = micro, SwaFull = !options.RecycleWindowCells, Mla = mode,
             };
             var (kvWithCells, scratch) = ContextMemory.Estimate(spec, contextOptions);
             long needed = kvWithCells + scratch;
@@ -63,7 +65,7 @@ internal static class KvSizeCommand
             }).ToArray();
             if (parse.GetValue(json))
             {
-                io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                var payload = new Dictionary<string, object?>
                 {
                     ["cells"] = ctx,
                     ["layers"] = spec.LayerCount,
@@ -85,7 +87,9 @@ internal static class KvSizeCommand
                     ["context_bytes"] = needed,
                     ["available_bytes"] = available,
                     ["fits"] = available is null || needed <= available,
-                }));
+                };
+                if (spec.HasLatentAttention) payload["mla"] = mode.ToString().ToLowerInvariant();
+                io.Out.WriteLine(JsonSerializer.Serialize(payload));
             }
             else
             {
@@ -105,9 +109,24 @@ internal static class KvSizeCommand
                     : needed <= free
                         ? $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, it fits"
                         : $"memory: the context needs {ContextMemory.Gib(needed)} with its buffers; {ContextMemory.Gib(free)} available, at most {fits} cells fit (-c {fits})");
+                if (spec.HasLatentAttention) WriteMlaComparison(io, options, spec, mode, Math.Min(micro, ctx));
             }
             return 0;
         });
         return command;
+    }
+
+    /// <summary>For a latent-attention model, the same cache in the other MLA mode, per token, for comparison.</summary>
+    private static void WriteMlaComparison(CliIO io, KvCacheOptions options, ModelSpec spec, MlaMode mode, int micro)
+    {
+        var other = mode == MlaMode.Absorb ? MlaMode.Naive : MlaMode.Absorb;
+        long PerToken(MlaMode m)
+        {
+            var (k, v, _) = KvCacheSet.ComputeBytes(options, spec.KvLayoutFor(m), micro);
+            return (k + v) / KvCacheGroup.AllocatedCells(options);
+        }
+        string Name(MlaMode m) => m == MlaMode.Absorb ? "latent (--mla absorb)" : "decompressed (--mla naive)";
+        long mine = PerToken(mode), theirs = PerToken(other);
+        io.Out.WriteLine($"mla: {Name(mode)} {mine} bytes per token; {Name(other)} would take {theirs} ({(double)Math.Max(mine, theirs) / Math.Max(1, Math.Min(mine, theirs)):F1}×)");
     }
 }

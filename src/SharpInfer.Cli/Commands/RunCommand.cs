@@ -4,6 +4,7 @@ using System.Text.Json;
 using SharpInfer.Files;
 using SharpInfer.Inference;
 using SharpInfer.KvCache;
+using SharpInfer.Models;
 using SharpInfer.Sampling;
 using SharpInfer.Tensors;
 
@@ -78,7 +79,7 @@ internal static class RunCommand
             if (sequences > 1)
             {
                 var results = generator.GenerateParallel(text, sequences, options, null, io.Cancellation);
-                WriteParallel(io, results, loadMs, asJson);
+                WriteParallel(io, results, loadMs, asJson, context.Experts);
                 if (!asJson) CommonOptions.NoteSmallPages(model, io);
                 return 0;
             }
@@ -87,7 +88,7 @@ internal static class RunCommand
             var t = result.Timings;
             if (asJson)
             {
-                WriteJson(io.Out, result, loadMs);
+                WriteJson(io.Out, result, loadMs, context.Experts);
             }
             else
             {
@@ -105,7 +106,23 @@ internal static class RunCommand
         return command;
     }
 
-    private static void WriteParallel(CliIO io, GenerationResult[] results, double loadMs, bool asJson)
+    /// <summary>
+    /// For a mixture-of-experts model: per expert layer how many distinct routed experts the run touched (what an
+    /// expert cache or offload would have to hold), and the routed experts' bytes its passes read.
+    /// </summary>
+    private static Dictionary<string, object>? ExpertsJson(ExpertUsage? usage)
+    {
+        if (usage is null) return null;
+        var layers = Enumerable.Range(0, usage.LayerCount).Where(l => usage.ExpertCount(l) > 0).Select(l => new Dictionary<string, int>
+        {
+            ["layer"] = l,
+            ["distinct"] = usage.DistinctExperts(l),
+            ["of"] = usage.ExpertCount(l),
+        }).ToList();
+        return new Dictionary<string, object> { ["layers"] = layers, ["routed_bytes_read"] = usage.RoutedBytesRead };
+    }
+
+    private static void WriteParallel(CliIO io, GenerationResult[] results, double loadMs, bool asJson, ExpertUsage? experts)
     {
         if (asJson)
         {
@@ -119,7 +136,7 @@ internal static class RunCommand
             }).ToList();
             var t0 = results[0].Timings;
             int total = results.Sum(r => r.GeneratedTokens.Length);
-            io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            var document = new Dictionary<string, object?>
             {
                 ["prompt_tokens"] = results[0].PromptTokens,
                 ["sequences"] = payload,
@@ -130,7 +147,9 @@ internal static class RunCommand
                     ["gen_ms"] = Math.Round(t0.GenerationMs, 3),
                     ["gen_tps"] = t0.GenerationMs > 0 ? Math.Round(total / (t0.GenerationMs / 1000), 3) : 0,
                 },
-            }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            };
+            if (ExpertsJson(experts) is { } e) document["experts"] = e;
+            io.Out.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
             return;
         }
         for (int i = 0; i < results.Length; i++)
@@ -152,7 +171,7 @@ internal static class RunCommand
         _ => "cancelled",
     };
 
-    private static void WriteJson(TextWriter output, GenerationResult result, double loadMs)
+    private static void WriteJson(TextWriter output, GenerationResult result, double loadMs, ExpertUsage? experts)
     {
         var t = result.Timings;
         var payload = new Dictionary<string, object?>
@@ -172,6 +191,7 @@ internal static class RunCommand
                 ["gen_tps"] = Math.Round(t.GenerationTokensPerSecond, 3),
             },
         };
+        if (ExpertsJson(experts) is { } e) payload["experts"] = e;
         output.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
     }
 }

@@ -26,6 +26,8 @@ internal static class ServeCommand
         common.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
+            // SIGTERM (and Ctrl+C) is how a server is stopped: it drains and the process exits 0.
+            io.SignalIsNormalStop = true;
             var context = common.ContextOptions(parse, GgmlType.F16, io);
             double graceSeconds = parse.GetValue(grace);
             if (!double.IsFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > 3600) throw new UsageException($"--shutdown-grace must be 0..3600 seconds (got {graceSeconds})");

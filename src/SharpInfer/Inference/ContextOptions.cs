@@ -1,3 +1,4 @@
+using SharpInfer.Models;
 using SharpInfer.Tensors;
 using SharpInfer.Threading;
 
@@ -33,6 +34,12 @@ public sealed record ContextOptions
     /// continued without evaluating it again.
     /// </summary>
     public bool SwaFull { get; init; }
+
+    /// <summary>
+    /// How Multi-head Latent Attention layers (DeepSeek-V2/V3) run and what their cache holds: the latent rows
+    /// (<see cref="MlaMode.Absorb"/>, the default) or decompressed per-head keys and values. Other models ignore it.
+    /// </summary>
+    public MlaMode Mla { get; init; } = MlaMode.Absorb;
 
     /// <summary>Resolved thread count.</summary>
     public int ResolvedThreads => Threads > 0 ? Threads : CpuTopology.PhysicalCores;

@@ -41,8 +41,8 @@ public sealed unsafe class InferenceContext : IDisposable
                 MaxSequences = options.MaxSequences,
                 Unified = options.UnifiedKv,
                 RecycleWindowCells = !options.SwaFull,
-            }, model.Network.KvLayout(ctx), ubatch);
-            _pass = new ForwardPass(model.Network, ubatch, ubatch, Pool, ctx);
+            }, model.Network.KvLayout(ctx, options.Mla), ubatch);
+            _pass = new ForwardPass(model.Network, ubatch, ubatch, Pool, ctx, options.Mla);
             _placement = new KvPlacement(Kv.Groups.Count, ctx);
             _primary = new int[ubatch];
             _outputs = new int[ubatch];
@@ -68,6 +68,9 @@ public sealed unsafe class InferenceContext : IDisposable
 
     /// <summary>The compute threads.</summary>
     public ComputePool Pool { get; }
+
+    /// <summary>Which experts this context's passes chose (null for a model without experts).</summary>
+    public ExpertUsage? Experts => _pass.Experts;
 
     /// <summary>
     /// Where a cell-occupancy map is printed after every <see cref="Decode"/> (null: nowhere). Defaults to standard

@@ -32,7 +32,7 @@ public static class KvQuality
     /// each chunk, and <paramref name="cancellation"/> is observed between chunks.
     /// </summary>
     public static IReadOnlyList<KvQualityRow> Measure(Model model, int[] tokens, GgmlType reference, IEnumerable<GgmlType> types, int threads = 0,
-        Action<int, int>? progress = null, CancellationToken cancellation = default)
+        Action<int, int>? progress = null, CancellationToken cancellation = default, MlaMode mla = MlaMode.Absorb)
     {
         if (tokens.Length == 0) throw new ArgumentException("the text tokenized to nothing");
         var typeList = types.ToList();
@@ -41,7 +41,7 @@ public static class KvQuality
         {
             foreach (var type in typeList.Prepend(reference))
             {
-                contexts.Add(model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = Chunk }));
+                contexts.Add(model.CreateContext(new ContextOptions { ContextSize = tokens.Length, TypeK = type, TypeV = type, Threads = threads, MicroBatchSize = Chunk, Mla = mla }));
             }
             var sums = new Comparison[typeList.Count];
             var baseline = new double[Chunk][];
@@ -66,7 +66,7 @@ public static class KvQuality
                 }
                 progress?.Invoke(start + count, tokens.Length);
             }
-            return typeList.Select((type, t) => new KvQualityRow(type, BytesPerToken(model, type), sums[t].Kl / tokens.Length, sums[t].MaxKl, sums[t].Agree / (double)tokens.Length)).ToList();
+            return typeList.Select((type, t) => new KvQualityRow(type, BytesPerToken(model, type, mla), sums[t].Kl / tokens.Length, sums[t].MaxKl, sums[t].Agree / (double)tokens.Length)).ToList();
         }
         finally
         {
@@ -94,8 +94,8 @@ public static class KvQuality
         }
     }
 
-    private static long BytesPerToken(Model model, GgmlType type) =>
-        model.Spec.KvLayout.Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
+    private static long BytesPerToken(Model model, GgmlType type, MlaMode mla) =>
+        model.Spec.KvLayoutFor(mla).Sum(l => GgmlTypeInfo.RowBytes(type, l.Shape.KWidth) + (l.Shape.VWidth > 0 ? GgmlTypeInfo.RowBytes(type, l.Shape.VWidth) : 0));
 
     private static void Softmax(ReadOnlySpan<float> logits, double[] p)
     {
@@ -113,7 +113,7 @@ public static class KvQuality
         return best;
     }
 
-    /// <summary>Types a model's head dimensions allow.</summary>
-    public static IEnumerable<GgmlType> UsableTypes(Model model) => KvCacheOptions.SupportedTypes.Where(t =>
-        model.Spec.KvLayout.All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
+    /// <summary>Types a model's head dimensions allow (with latent attention in <paramref name="mla"/> mode).</summary>
+    public static IEnumerable<GgmlType> UsableTypes(Model model, MlaMode mla = MlaMode.Absorb) => KvCacheOptions.SupportedTypes.Where(t =>
+        model.Spec.KvLayoutFor(mla).All(l => l.Shape.HeadDimK % GgmlTypeInfo.BlockSize(t) == 0 && l.Shape.HeadDimV % GgmlTypeInfo.BlockSize(t) == 0));
 }

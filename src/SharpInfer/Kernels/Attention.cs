@@ -28,6 +28,15 @@ public readonly unsafe struct KvLayerView
     public long VRowBytes { get; }
     /// <summary>Value storage type.</summary>
     public GgmlType TypeV { get; }
+
+    /// <summary>
+    /// A view whose values are the first elements of each key row (a latent MLA cache: one row per cell holding
+    /// c_kv then k_pe, where the values are c_kv).
+    /// </summary>
+    public static KvLayerView ValuesInKeys(byte* rows, long rowBytes, GgmlType type) => new(rows, rowBytes, type, rows, rowBytes, type);
+
+    /// <summary>Whether the values are read from the key rows themselves.</summary>
+    public bool SharesRows => V == K && VRowBytes == KRowBytes && TypeV == TypeK;
 }
 
 /// <summary>

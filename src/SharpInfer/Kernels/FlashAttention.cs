@@ -100,6 +100,9 @@ public static unsafe class FlashAttention
         long kOffset = GgmlTypeInfo.RowBytes(kv.TypeK, (long)kvHead * headDimK);
         long vOffset = GgmlTypeInfo.RowBytes(kv.TypeV, (long)kvHead * headDimV);
         long kHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeK, headDimK), vHeadBytes = GgmlTypeInfo.RowBytes(kv.TypeV, headDimV);
+        // A latent (MLA) cache keeps one row per cell whose first elements are the values: widen it once, read it twice.
+        bool valuesInKeys = kv.SharesRows && vOffset == kOffset && headDimV <= headDimK;
+        if (valuesInKeys) vHeadBytes = 0;
         if (first < last) Prefetch(kv, cells, first, Math.Min(last, first + PrefetchTiles * Tile), kOffset, kHeadBytes, vOffset, vHeadBytes);
         for (int start = first; start < last; start += Tile)
         {
@@ -110,7 +113,8 @@ public static unsafe class FlashAttention
             if (ahead < last) Prefetch(kv, cells, ahead, Math.Min(last, ahead + Tile), kOffset, kHeadBytes, vOffset, vHeadBytes);
             var tileCells = cells.Slice(start, n);
             Widen(kv.K, kv.KRowBytes, kOffset, kv.TypeK, tileCells, headDimK, kTile, kRows);
-            Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, tileCells, headDimV, vTile, vRows);
+            if (valuesInKeys) new Span<nint>(kRows, n).CopyTo(new Span<nint>(vRows, n));
+            else Widen(kv.V, kv.VRowBytes, vOffset, kv.TypeV, tileCells, headDimV, vTile, vRows);
             if (vector)
             {
                 for (int b = 0; b < blocks; b++)

@@ -30,15 +30,30 @@ public static unsafe partial class KernelSelfCheck
         // Gemma 2's logit softcap, on the vector path (head sizes multiple of 8) and on the scalar one.
         failures.AddRange(CheckAttention(GgmlType.F16, GgmlType.F16, 2, 32, 32, softcap: 1.5f));
         failures.AddRange(CheckAttention(GgmlType.F32, GgmlType.F32, 2, 20, 12, softcap: 1.5f));
+        foreach (var c in ValuesInKeysCases) failures.AddRange(CheckAttention(c.Type, c.Type, c.Group, c.DimK, c.DimV, valuesInKeys: true));
         return failures;
     }
+
+    /// <summary>
+    /// Latent (MLA) cache layouts: values read from the first elements of the key rows, widened once
+    /// (type, query heads, K and V head sizes).
+    /// </summary>
+    public static readonly (GgmlType Type, int Group, int DimK, int DimV)[] ValuesInKeysCases =
+    [
+        (GgmlType.F16, 8, 96, 64),
+        (GgmlType.F32, 4, 96, 64),
+        (GgmlType.Q8_0, 8, 96, 64),
+        (GgmlType.F16, 3, 40, 32),
+    ];
 
     /// <summary>
     /// <see cref="FlashAttention"/> against <see cref="Attention.ComputeScalar"/> run token by token on each token's
     /// own cells: one token over every cell count around the tile size (0, 1, 31, 32, 33, …), then blocks of 1, 3 and
     /// 16 tokens with ranges like a causal prefill, a sliding window, a token that sees nothing and one that sees all.
+    /// With <paramref name="valuesInKeys"/> the values are the first <paramref name="dimV"/> elements of each key head
+    /// (<see cref="KvLayerView.ValuesInKeys"/>, as a latent MLA cache reads them).
     /// </summary>
-    public static List<string> CheckAttention(GgmlType typeK, GgmlType typeV, int group, int dimK, int dimV, float softcap = 0f)
+    public static List<string> CheckAttention(GgmlType typeK, GgmlType typeV, int group, int dimK, int dimV, float softcap = 0f, bool valuesInKeys = false)
     {
         const int kvHeads = 2, cellsTotal = 150;
         var failures = new List<string>();
@@ -60,7 +75,7 @@ public static unsafe partial class KernelSelfCheck
         var outScalar = new float[tokens * heads * dimV];
         var from = new int[tokens];
         var to = new int[tokens];
-        string what = $"FlashAttention {typeK}/{typeV} group {group} dims {dimK}/{dimV} softcap {softcap}";
+        string what = $"FlashAttention {typeK}/{typeV} group {group} dims {dimK}/{dimV} softcap {softcap}{(valuesInKeys ? " values in keys" : "")}";
         void Compare(int count, string label)
         {
             fixed (byte* kp = k)
@@ -72,7 +87,7 @@ public static unsafe partial class KernelSelfCheck
             fixed (int* fp = from)
             fixed (int* tp = to)
             {
-                var view = new KvLayerView(kp, kRow, typeK, vp, vRow, typeV);
+                var view = valuesInKeys ? KvLayerView.ValuesInKeys(kp, kRow, typeK) : new KvLayerView(kp, kRow, typeK, vp, vRow, typeV);
                 for (int head = 0; head < kvHeads; head++)
                 {
                     FlashAttention.Compute(qp + head * group * dimK, heads * dimK, count, group, dimK, dimV, view, head, cells, fp, tp, 0.17f,

@@ -31,6 +31,23 @@ public readonly unsafe struct PreparedActivations
     internal bool Has256 { get; }
     internal void* QuadMeta32 { get; }
     internal void* QuadMeta256 { get; }
+
+    /// <summary>
+    /// Rows [<paramref name="first"/>, <paramref name="first"/> + <paramref name="count"/>) of these activations, for a
+    /// product that reads only some of the prepared rows (one expert's tokens, one attention head's inputs). The
+    /// token-quad metadata of the tile and panel kernels is kept when the slice starts on a quad (a multiple of four),
+    /// else those kernels give way to the row kernels.
+    /// </summary>
+    public PreparedActivations Slice(int first, int count)
+    {
+        if (first < 0 || count < 0 || first + count > Tokens) throw new ArgumentOutOfRangeException(nameof(first), $"rows {first}..{first + count} of {Tokens}");
+        bool onQuad = first % 4 == 0;
+        void* meta32 = onQuad && QuadMeta32 != null ? (int*)QuadMeta32 + first / 4 * QuantizedDot.PanelQuadDwords(Columns, false) : null;
+        void* meta256 = onQuad && QuadMeta256 != null ? (int*)QuadMeta256 + first / 4 * QuantizedDot.PanelQuadDwords(Columns, true) : null;
+        return new PreparedActivations(X + (long)first * Columns, count, Columns,
+            Has32 ? MatMul.Offset32(Q32, first, Columns) : Q32, Has256 ? MatMul.Offset256(Q256, first, Columns) : Q256,
+            Has32, Has256, meta32, meta256);
+    }
 }
 
 /// <summary>
@@ -53,6 +70,7 @@ public sealed unsafe class MatMul : IDisposable
 
     private readonly int _maxTokens;
     private readonly int _maxColumns;
+    private readonly long _maxElements, _metaDwords32, _metaDwords256;
     private readonly NativeBuffer<sbyte> _qs32, _qs256;
     private readonly NativeBuffer<float> _d32, _ss32, _d256, _bss, _rowScratch;
     private readonly NativeBuffer<int> _sums32;
@@ -62,11 +80,24 @@ public sealed unsafe class MatMul : IDisposable
     private readonly long _panelStride;
 
     /// <summary>Allocates activation scratch for up to <paramref name="maxTokens"/> rows of <paramref name="maxColumns"/>.</summary>
-    public MatMul(int maxTokens, int maxColumns, int threads)
+    public MatMul(int maxTokens, int maxColumns, int threads) : this([(maxTokens, maxColumns)], threads)
     {
-        _maxTokens = maxTokens;
-        _maxColumns = maxColumns;
-        long n = (long)maxTokens * maxColumns;
+    }
+
+    /// <summary>
+    /// Allocates activation scratch for any of <paramref name="shapes"/> (rows × columns of activations one
+    /// <see cref="Prepare"/> may be given): a model whose parts prepare many short rows (attention heads, experts'
+    /// tokens) and others few long ones gets room for the largest of each, not for the longest rows times the most rows.
+    /// </summary>
+    public MatMul(IReadOnlyList<(int Rows, int Columns)> shapes, int threads)
+    {
+        if (shapes.Count == 0) throw new ArgumentException("no activation shapes", nameof(shapes));
+        _maxTokens = shapes.Max(s => s.Rows);
+        _maxColumns = shapes.Max(s => s.Columns);
+        _maxElements = shapes.Max(s => (long)s.Rows * s.Columns);
+        _metaDwords32 = shapes.Max(s => MetaDwords(s.Rows, s.Columns, false));
+        _metaDwords256 = shapes.Max(s => MetaDwords(s.Rows, s.Columns, true));
+        long n = _maxElements;
         _qs32 = new NativeBuffer<sbyte>(n);
         _qs256 = new NativeBuffer<sbyte>(n);
         _d32 = new NativeBuffer<float>(n / 32 + 1);
@@ -75,28 +106,42 @@ public sealed unsafe class MatMul : IDisposable
         _d256 = new NativeBuffer<float>(n / 256 + 1);
         _bsums = new NativeBuffer<short>(n / 16 + 1);
         _bss = new NativeBuffer<float>(n / 16 + 1);
-        _rowScratch = new NativeBuffer<float>((long)threads * maxColumns + 16);
-        _panelStride = (QuantizedDot.PanelScratchBytes(maxColumns) + 63) / 64 * 64;
+        _rowScratch = new NativeBuffer<float>((long)threads * _maxColumns + 16);
+        _panelStride = (QuantizedDot.PanelScratchBytes(_maxColumns) + 63) / 64 * 64;
         _panels = new NativeBuffer<byte>(threads * _panelStride);
-        _quadMeta32 = new NativeBuffer<int>(((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, false) + 16);
-        _quadMeta256 = new NativeBuffer<int>(((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, true) + 16);
+        _quadMeta32 = new NativeBuffer<int>(_metaDwords32);
+        _quadMeta256 = new NativeBuffer<int>(_metaDwords256);
     }
+
+    /// <summary>Dwords of token-quad metadata for <paramref name="rows"/> activation rows of <paramref name="columns"/>.</summary>
+    private static long MetaDwords(int rows, int columns, bool super) => ((long)rows / 4 + 1) * QuantizedDot.PanelQuadDwords(columns, super) + 16;
 
     private IEnumerable<IDisposable> Buffers => [_qs32, _qs256, _d32, _ss32, _sums32, _d256, _bsums, _bss, _rowScratch, _panels, _quadMeta32, _quadMeta256];
 
     /// <summary>
-    /// Bytes of scratch a <see cref="MatMul"/> of these sizes holds, computed without allocating (what
+    /// Bytes of scratch a <see cref="MatMul"/> for these activation shapes holds, computed without allocating (what
     /// <see cref="ScratchBytes"/> will report), for checking that a context fits before it is built.
     /// </summary>
-    public static long ScratchBytesFor(int maxTokens, int maxColumns, int threads)
+    public static long ScratchBytesFor(IReadOnlyList<(int Rows, int Columns)> shapes, int threads)
     {
-        long n = checked((long)maxTokens * maxColumns);
+        long n = shapes.Max(s => (long)s.Rows * s.Columns);
+        int maxColumns = shapes.Max(s => s.Columns);
         long panelStride = (QuantizedDot.PanelScratchBytes(maxColumns) + 63) / 64 * 64;
+        long meta = shapes.Max(s => MetaDwords(s.Rows, s.Columns, false)) + shapes.Max(s => MetaDwords(s.Rows, s.Columns, true));
         return checked(2 * n + (n / 32 + 1) * 3 * sizeof(float) + (n / 256 + 1) * sizeof(float) + (n / 16 + 1) * (sizeof(short) + sizeof(float))
-            + ((long)threads * maxColumns + 16) * sizeof(float) + threads * panelStride
-            + (((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, false) + 16) * sizeof(int)
-            + (((long)maxTokens / 4 + 1) * QuantizedDot.PanelQuadDwords(maxColumns, true) + 16) * sizeof(int));
+            + ((long)threads * maxColumns + 16) * sizeof(float) + threads * panelStride + meta * sizeof(int));
     }
+
+    /// <summary>As <see cref="ScratchBytesFor(IReadOnlyList{ValueTuple{int, int}}, int)"/> for one shape.</summary>
+    public static long ScratchBytesFor(int maxTokens, int maxColumns, int threads) => ScratchBytesFor([(maxTokens, maxColumns)], threads);
+
+    /// <summary>
+    /// The format activations are rounded to before a product with <paramref name="weights"/>: 8-bit blocks of 32
+    /// (<see cref="GgmlType.Q8_0"/>) or 256 (<see cref="GgmlType.Q8_K"/>) for quantized weights, none
+    /// (<see cref="GgmlType.F32"/>) for float ones.
+    /// </summary>
+    public static GgmlType ActivationFormat(GgmlType weights) =>
+        !QuantizedDot.IsQuantizedPath(weights) ? GgmlType.F32 : QuantizedDot.UsesSuperBlocks(weights) ? GgmlType.Q8_K : GgmlType.Q8_0;
 
     /// <summary>Bytes of scratch memory held.</summary>
     public long ScratchBytes => _qs32.ByteSize + _qs256.ByteSize + _d32.ByteSize + _ss32.ByteSize + _sums32.ByteSize + _d256.ByteSize + _bsums.ByteSize + _bss.ByteSize + _rowScratch.ByteSize + _panels.ByteSize + _quadMeta32.ByteSize + _quadMeta256.ByteSize;
@@ -107,7 +152,11 @@ public sealed unsafe class MatMul : IDisposable
     /// </summary>
     public PreparedActivations Prepare(ComputePool pool, float* x, int tokens, int columns, ReadOnlySpan<GgmlType> types)
     {
-        if (tokens > _maxTokens || columns > _maxColumns) throw new ArgumentException($"{tokens}×{columns} activations exceed the scratch of {_maxTokens}×{_maxColumns}");
+        if (tokens > _maxTokens || columns > _maxColumns || (long)tokens * columns > _maxElements
+            || MetaDwords(tokens, columns, false) > _metaDwords32 || MetaDwords(tokens, columns, true) > _metaDwords256)
+        {
+            throw new ArgumentException($"{tokens}×{columns} activations exceed the scratch this product was sized for");
+        }
         bool need32 = false, need256 = false, meta32 = false, meta256 = false;
         foreach (var t in types)
         {
@@ -207,6 +256,30 @@ public sealed unsafe class MatMul : IDisposable
         Run(pool, ref group);
     }
 
+    /// <summary>
+    /// Products of several matrices, each against its own activations (slices of one <see cref="Prepare"/>, see
+    /// <see cref="PreparedActivations.Slice"/>: the tokens routed to one expert, the inputs of one attention head),
+    /// handed to the pool <see cref="GroupJob.Capacity"/> matrices at a time, so that many small products share a
+    /// dispatch and the threads share their rows. Products of no tokens are skipped.
+    /// </summary>
+    public void Multiply(ComputePool pool, ReadOnlySpan<MatrixView> weights, ReadOnlySpan<PreparedActivations> activations, ReadOnlySpan<nint> outputs)
+    {
+        if (weights.Length != outputs.Length || weights.Length != activations.Length)
+        {
+            throw new ArgumentException($"{weights.Length} matrices, {activations.Length} activations and {outputs.Length} outputs");
+        }
+        var group = new GroupJob();
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (activations[i].Tokens == 0) continue;
+            group.Add(CreateJob(pool, weights[i], activations[i], (float*)outputs[i]));
+            if (group.Count < GroupJob.Capacity) continue;
+            Run(pool, ref group);
+            group = new GroupJob();
+        }
+        if (group.Count > 0) Run(pool, ref group);
+    }
+
     private MultiplyJob CreateJob(ComputePool pool, in MatrixView w, in PreparedActivations a, float* y)
     {
         if (w.Columns != a.Columns) throw new ArgumentException($"{w.Name}: {w.Columns} columns against activations of {a.Columns}");
@@ -270,10 +343,10 @@ public sealed unsafe class MatMul : IDisposable
     /// <summary>The shortest range of row units a thread takes (the last ones of a job).</summary>
     private const int MinUnitsPerRange = 4;
 
-    /// <summary>Up to four products sharing activations, their row units (see <see cref="MultiplyJob.RowsPerUnit"/>) numbered one after the other.</summary>
+    /// <summary>Up to sixteen products (sharing activations or not), their row units (see <see cref="MultiplyJob.RowsPerUnit"/>) numbered one after the other.</summary>
     private struct GroupJob
     {
-        public const int Capacity = 4;
+        public const int Capacity = 16;
         private JobArray _jobs;
         private fixed int _firstUnit[Capacity + 1];
         public int Count;

@@ -4,7 +4,8 @@ namespace SharpInfer.KvCache;
 
 /// <summary>
 /// A text map of cell occupancy, one character per cell, 64 per line: '.' free, the sequence id in base 36 for a
-/// cell of one sequence, '*' for a cell shared by several, and '~' marking a pending key shift.
+/// cell of one sequence, '*' for a cell shared by several, and '~' marking a pending key shift; the header gives each
+/// group's cells in use and its K and V bytes (V 0 for a latent MLA cache, whose values are read from the K rows).
 /// </summary>
 public static class KvDebugMap
 {
@@ -20,7 +21,8 @@ public static class KvDebugMap
             var group = cache.Groups[g];
             if (g > 0) sb.Append("; ");
             if (group.Options.SlidingWindow > 0) sb.Append("window ").Append(group.Options.SlidingWindow).Append(' ');
-            sb.Append("used ").Append(group.Used).Append('/').Append(group.Capacity);
+            sb.Append("used ").Append(group.Used).Append('/').Append(group.Capacity)
+                .Append(" (K ").Append(group.KBytes).Append(" B, V ").Append(group.VBytes).Append(" B)");
         }
         sb.AppendLine();
         for (int g = 0; g < cache.Groups.Count; g++)

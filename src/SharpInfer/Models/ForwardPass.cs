@@ -20,18 +20,30 @@ public sealed unsafe class ForwardPass : IDisposable
 
     /// <summary>
     /// Allocates scratch for up to <paramref name="maxTokens"/> tokens and <paramref name="maxOutputs"/> logit rows,
-    /// with the RoPE of a context of <paramref name="contextSize"/> cells.
+    /// with the RoPE of a context of <paramref name="contextSize"/> cells; latent attention layers run as
+    /// <paramref name="mla"/> says (the cache passed to <see cref="Run"/> must be laid out for it, see
+    /// <see cref="Network.KvLayout"/>).
     /// </summary>
-    public ForwardPass(Network network, int maxTokens, int maxOutputs, ComputePool pool, int contextSize)
+    public ForwardPass(Network network, int maxTokens, int maxOutputs, ComputePool pool, int contextSize, MlaMode mla = MlaMode.Absorb)
     {
         _network = network;
         _ropes = network.RopeSlots(contextSize);
-        _s = new PassState(network, maxTokens, maxOutputs, pool);
+        _s = new PassState(network, maxTokens, maxOutputs, pool, mla);
         _stages = new Stages(this);
     }
 
-    /// <summary>Bytes of scratch a pass over <paramref name="spec"/> would hold, without allocating (its buffers are laid out by the same code).</summary>
-    public static long ScratchBytesFor(ModelSpec spec, int maxTokens, int maxOutputs, int threads) => ScratchLayout.For(spec, maxTokens, maxOutputs, threads).Bytes;
+    /// <summary>
+    /// Bytes of scratch a pass over <paramref name="spec"/> would hold, without allocating (its buffers are laid out by
+    /// the same code that allocates them).
+    /// </summary>
+    public static long ScratchBytesFor(ModelSpec spec, int maxTokens, int maxOutputs, int threads, MlaMode mla = MlaMode.Absorb) =>
+        ScratchLayout.For(spec, maxTokens, maxOutputs, threads, mla).Bytes;
+
+    /// <summary>How latent attention layers run.</summary>
+    public MlaMode Mla => _s.Mla;
+
+    /// <summary>Which experts the passes chose (null for a model without experts).</summary>
+    public ExpertUsage? Experts => _s.Experts;
 
     /// <summary>Largest micro-batch.</summary>
     public int MaxTokens => _s.MaxTokens;

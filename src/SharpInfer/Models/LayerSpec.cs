@@ -25,7 +25,22 @@ public abstract record AttentionSpec
 
     /// <summary>Width of the part's attention output before the output projection (heads × value head size).</summary>
     public abstract int OutputWidth { get; }
+
+    /// <summary>
+    /// The cache rows of this layer when Multi-head Latent Attention runs in <paramref name="mode"/>; only latent
+    /// attention caches differently per mode, every other kind returns <see cref="Cache"/>.
+    /// </summary>
+    public virtual KvLayerSpec CacheFor(MlaMode mode) => Cache;
+
+    /// <summary>The RoPE this part applies and the tensors of its frequency factors (null: it rotates nothing).</summary>
+    public virtual RotarySpec? Rotary => null;
 }
+
+/// <summary>A part's RoPE: its parameters and the tensors holding per-frequency factors, if any.</summary>
+/// <param name="Rope">The parameters (factors are filled in from the file at load).</param>
+/// <param name="FactorsTensor">Tensor of per-frequency factors, or null.</param>
+/// <param name="LongFactorsTensor">Factors for contexts longer than the original one (LongRoPE), or null.</param>
+public sealed record RotarySpec(RopeParameters Rope, string? FactorsTensor = null, string? LongFactorsTensor = null);
 
 /// <summary>How the query, key and value projections are stored.</summary>
 public enum QkvLayout
@@ -92,6 +107,9 @@ public sealed record MultiHeadAttentionSpec : AttentionSpec
     /// <inheritdoc />
     public override KvLayerSpec Cache => new(new KvLayerShape(KWidth, VWidth, HeadDimK, HeadDimV), Window, WindowType,
         new KvRotation(Rope, KvHeads, HeadDimK, 0));
+
+    /// <inheritdoc />
+    public override RotarySpec Rotary => new(Rope, RopeFactorsTensor, LongRopeFactorsTensor);
 
     /// <inheritdoc />
     public override IEnumerable<TensorSpec> Tensors(int layer, int embedding)

@@ -33,8 +33,9 @@ public sealed record QuantizeOptions
 public sealed record QuantizeReport(int Quantized, int Kept, long InputBytes, long OutputBytes, IReadOnlyList<string> Warnings);
 
 /// <summary>
-/// Converts a GGUF model's weight matrices to another type: 2-D tensors are quantized row by row (in parallel),
-/// 1-D tensors (norms, biases) stay F32. Metadata is copied and <c>general.file_type</c> updated. Rows that are not
+/// Converts a GGUF model's weight matrices to another type: 2-D tensors and 3-D stacks of them (mixture-of-experts
+/// weights, per-head projections) are quantized row by row (in parallel); 1-D tensors (norms, biases) and
+/// mixture-of-experts routers stay F32. Metadata is copied and <c>general.file_type</c> updated. Rows that are not
 /// whole blocks of the type asked for take llama.cpp's fallback type (<see cref="QuantizationMix.Fallback"/>), as
 /// <c>synth</c> does.
 /// </summary>
@@ -99,8 +100,10 @@ public static class ModelQuantizer
 
     private static GgmlType PlanType(GgufTensorInfo tensor, QuantizationMix mix, int layers, QuantizeOptions options, FallbackLog fallbacks)
     {
-        // Vectors (norm weights, biases) are tiny and precision-critical: they stay F32 whatever the target.
-        if (tensor.Rank != 2 || tensor.Name.EndsWith("_norm.weight", StringComparison.Ordinal))
+        // Vectors (norm weights, biases) are tiny and precision-critical: they stay F32 whatever the target. So does a
+        // mixture-of-experts router (as llama.cpp keeps it): a rounded score can change which experts a token runs.
+        if (tensor.Rank is not (2 or 3) || tensor.Name.EndsWith("_norm.weight", StringComparison.Ordinal)
+            || tensor.Name.EndsWith(".ffn_gate_inp.weight", StringComparison.Ordinal))
         {
             return tensor.Type is GgmlType.F16 or GgmlType.BF16 ? GgmlType.F32 : tensor.Type;
         }

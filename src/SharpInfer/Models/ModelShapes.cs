@@ -16,6 +16,8 @@ namespace SharpInfer.Models;
 /// <param name="Llama3RopeFactors">Write Llama 3.1's <c>rope_freqs.weight</c>.</param>
 /// <param name="HeadDimension">Elements per head (0: n_embd / n_head).</param>
 /// <param name="SlidingWindow">Sliding window of the family's window layers (0: none).</param>
+/// <param name="Latent">Multi-head Latent Attention sizes (DeepSeek-V2/V3), or null.</param>
+/// <param name="Experts">Mixture-of-experts sizes, or null.</param>
 public sealed record ModelShape(
     string Name,
     string Architecture,
@@ -31,7 +33,9 @@ public sealed record ModelShape(
     bool TiedEmbeddings,
     bool Llama3RopeFactors = false,
     int HeadDimension = 0,
-    int SlidingWindow = 0)
+    int SlidingWindow = 0,
+    LatentShape? Latent = null,
+    ExpertShape? Experts = null)
 {
     /// <summary>Shapes <c>synth</c> knows.</summary>
     public static IReadOnlyList<ModelShape> Known { get; } =
@@ -44,6 +48,13 @@ public sealed record ModelShape(
         new("gemma-2-2b", "gemma2", 2304, 26, 8, 4, 9216, 256000, 8192, 10000f, 1e-6f, true, HeadDimension: 256, SlidingWindow: 4096),
         new("gemma-3-1b", "gemma3", 1152, 26, 4, 1, 6912, 262144, 32768, 1000000f, 1e-6f, true, HeadDimension: 256, SlidingWindow: 512),
         new("phi-3-mini", "phi3", 3072, 32, 32, 32, 8192, 32064, 4096, 10000f, 1e-5f, false, SlidingWindow: 2047),
+        // DeepSeek-V2-Lite: no query compression, 64 routed experts (6 used, 2 shared) after one dense layer, softmax
+        // gating; YaRN ×40 from 4096 with mscale_all_dim 0.707. In the split layout llama.cpp's converter writes today,
+        // and in the older combined one (attn_kv_b), which llama.cpp runs with a decompressed cache.
+        new("deepseek-v2-lite", "deepseek2", 2048, 27, 16, 16, 10944, 102400, 163840, 10000f, 1e-6f, false,
+            Latent: LatentShape.V2Lite, Experts: ExpertShape.V2Lite),
+        new("deepseek-v2-lite-combined", "deepseek2", 2048, 27, 16, 16, 10944, 102400, 163840, 10000f, 1e-6f, false,
+            Latent: LatentShape.V2Lite with { Layout = LatentLayout.Combined }, Experts: ExpertShape.V2Lite),
     ];
 
     /// <summary>A shape by name (case-insensitive).</summary>
@@ -53,4 +64,40 @@ public sealed record ModelShape(
 
     /// <summary>Dimension of each head.</summary>
     public int HeadDim => HeadDimension > 0 ? HeadDimension : EmbeddingLength / Heads;
+}
+
+/// <summary>Multi-head Latent Attention sizes of a shape.</summary>
+/// <param name="QueryLoraRank">Query compression rank (0: none).</param>
+/// <param name="KvLoraRank">Latent width.</param>
+/// <param name="NopeDim">qk_nope per head.</param>
+/// <param name="RopeDim">qk_rope.</param>
+/// <param name="ValueDim">Value head size.</param>
+/// <param name="Layout">How the latent-to-head projections are stored.</param>
+/// <param name="YarnFactor">YaRN context factor (0: no scaling).</param>
+/// <param name="YarnOriginalContext">YaRN's original context.</param>
+/// <param name="YarnLogMultiplier">The file's <c>rope.scaling.yarn_log_multiplier</c> (0.1 × mscale_all_dim, as converters write it).</param>
+public sealed record LatentShape(int QueryLoraRank, int KvLoraRank, int NopeDim, int RopeDim, int ValueDim, LatentLayout Layout,
+    float YarnFactor = 0, int YarnOriginalContext = 0, float YarnLogMultiplier = 0)
+{
+    /// <summary>DeepSeek-V2-Lite's attention.</summary>
+    public static LatentShape V2Lite { get; } = new(0, 512, 128, 64, 128, LatentLayout.Split, 40f, 4096, 0.0707f);
+}
+
+/// <summary>Mixture-of-experts sizes of a shape.</summary>
+/// <param name="Count">Routed experts.</param>
+/// <param name="Used">Experts per token.</param>
+/// <param name="Shared">Shared experts.</param>
+/// <param name="FeedForwardLength">Hidden width of one expert.</param>
+/// <param name="LeadingDense">Dense layers before the first mixture.</param>
+/// <param name="Gating">Router score function.</param>
+/// <param name="Normalize">Normalise the chosen weights.</param>
+/// <param name="Scale">Weight multiplier.</param>
+/// <param name="SelectionBias">Write <c>exp_probs_b</c>.</param>
+/// <param name="Groups">Expert groups (0: none).</param>
+/// <param name="GroupsUsed">Groups a token may use.</param>
+public sealed record ExpertShape(int Count, int Used, int Shared, int FeedForwardLength, int LeadingDense, ExpertGating Gating,
+    bool Normalize, float Scale, bool SelectionBias, int Groups = 0, int GroupsUsed = 0)
+{
+    /// <summary>DeepSeek-V2-Lite's experts.</summary>
+    public static ExpertShape V2Lite { get; } = new(64, 6, 2, 1408, 1, ExpertGating.Softmax, false, 1f, false);
 }

@@ -33,8 +33,17 @@ public sealed record ModelSpec
     /// <summary>Number of blocks.</summary>
     public int LayerCount => Layers.Count;
 
-    /// <summary>KV cache rows, window and rotation of every layer.</summary>
-    public IReadOnlyList<KvLayerSpec> KvLayout => Layers.Select(l => l.Attention.Cache).ToArray();
+    /// <summary>KV cache rows, window and rotation of every layer (latent attention layers as <see cref="MlaMode.Absorb"/> caches them).</summary>
+    public IReadOnlyList<KvLayerSpec> KvLayout => KvLayoutFor(MlaMode.Absorb);
+
+    /// <summary>KV cache rows, window and rotation of every layer when latent attention runs in <paramref name="mode"/>.</summary>
+    public IReadOnlyList<KvLayerSpec> KvLayoutFor(MlaMode mode) => Layers.Select(l => l.Attention.CacheFor(mode)).ToArray();
+
+    /// <summary>Whether any layer runs Multi-head Latent Attention (so <see cref="MlaMode"/> matters).</summary>
+    public bool HasLatentAttention => Layers.Any(l => l.Attention is LatentAttentionSpec);
+
+    /// <summary>Whether any layer runs a mixture of experts.</summary>
+    public bool HasExperts => Layers.Any(l => l.FeedForward is MixtureOfExpertsSpec);
 
     /// <summary>
     /// Whether cached keys can be moved to other positions (K-shift, context shift): every layer must say how its

@@ -8,8 +8,9 @@ namespace SharpInfer.Models;
 /// <summary>
 /// Writes a random-weight model of a real shape (any supported family) in any quantization recipe, with the tokenizer of a vocab-only
 /// GGUF. For benchmarks: the model computes nothing meaningful, but its tensors, sizes and memory traffic are those
-/// of the real thing, and llama.cpp loads it too. Weights are generated and quantized row by row in parallel, so a
-/// 1B model needs no more than a few MiB of memory while it is written.
+/// of the real thing, and llama.cpp loads it too. Weights are generated and quantized row by row in parallel and
+/// streamed to the file in chunks of a few MiB (3-D expert tensors too), so a 10 GB mixture-of-experts model needs no
+/// more memory than a 1B one while it is written.
 /// </summary>
 public static class ModelSynthesizer
 {
@@ -67,11 +68,15 @@ public static class ModelSynthesizer
         foreach (var (key, value) in architecture.ShapeMetadata(shape)) m.Set($"{a}.{key}", value);
     }
 
-    /// <summary>Required tensors always; of the optional ones, an untied output and Llama 3.1's RoPE factors when the shape has them.</summary>
+    /// <summary>
+    /// Required tensors always; of the optional ones, an untied output, Llama 3.1's RoPE factors and the experts'
+    /// selection bias when the shape has them.
+    /// </summary>
     private static bool Wanted(TensorSpec tensor, ModelShape shape) => !tensor.Optional || tensor.Name switch
     {
         "output.weight" => !shape.TiedEmbeddings,
         "rope_freqs.weight" => shape.Llama3RopeFactors,
+        _ when tensor.Name.EndsWith(".exp_probs_b.bias", StringComparison.Ordinal) => shape.Experts?.SelectionBias == true,
         _ => false,
     };
 
@@ -92,17 +97,28 @@ public static class ModelSynthesizer
         }
         int columns = (int)tensor.Shape[0];
         int rows = checked((int)(tensor.ElementCount / columns));
-        ulong tensorSeed = seed ^ (ulong)name.GetHashCode(StringComparison.Ordinal) * 0x9E3779B97F4A7C15UL;
+        ulong tensorSeed = seed ^ StableHash(name) * 0x9E3779B97F4A7C15UL;
         if (tensor.Role == TensorRole.Bias)
         {
             w.AddTensor(name, GgmlType.F32, tensor.Shape, stream => WriteRandom(stream, GgmlType.F32, columns, rows, 0.02f, tensorSeed));
             return;
         }
         var info = new GgufTensorInfo(name, GgmlType.F32, tensor.Shape, 0);
-        var type = mix.Choose(info, shape.Layers, fallbacks);
+        var type = tensor.Role == TensorRole.Router ? GgmlType.F32 : mix.Choose(info, shape.Layers, fallbacks);
         // Embeddings get unit-ish rows; projections are scaled by their fan-in so activations keep their size.
         float scale = name == "token_embd.weight" ? 1f : 1f / MathF.Sqrt(columns);
         w.AddTensor(name, type, tensor.Shape, stream => WriteRandom(stream, type, columns, rows, scale, tensorSeed));
+    }
+
+    /// <summary>
+    /// FNV-1a of the name's UTF-16 code units: the same in every process (string.GetHashCode is randomised per
+    /// process, which made a seed give different weights on every run).
+    /// </summary>
+    private static ulong StableHash(string name)
+    {
+        ulong hash = 0xCBF29CE484222325UL;
+        foreach (char c in name) hash = (hash ^ c) * 0x100000001B3UL;
+        return hash;
     }
 
     /// <summary>Llama 3.1-style frequency factors (factor 32, low/high frequency factors 1 and 4, original context 8192).</summary>

@@ -59,6 +59,12 @@ public sealed unsafe class Network : IDisposable
     /// <summary>Bytes of weights referenced (mapped, not copied).</summary>
     public long MappedBytes { get; }
 
+    /// <summary>
+    /// Bytes of the routed experts' weights over all layers: of these a decode step reads only the chosen experts'
+    /// (<see cref="ExpertUsage.RoutedBytesRead"/>), of the rest of <see cref="MappedBytes"/> it reads all.
+    /// </summary>
+    public long RoutedExpertBytes => FeedForwardParts.OfType<MixtureOfExpertsPart>().Sum(p => p.RoutedBytes);
+
     internal BlockPart[] AttentionParts { get; }
     internal BlockPart[] FeedForwardParts { get; }
     internal nint[] AttentionNorms { get; }
@@ -94,11 +100,14 @@ public sealed unsafe class Network : IDisposable
     /// <summary>The RoPE slot of each layer.</summary>
     public IReadOnlyList<int> RopeSlotOfLayer => _ropeSlotOfLayer;
 
-    /// <summary>KV cache layout for a context of <paramref name="contextSize"/> cells (rotations with their resolved RoPE).</summary>
-    public IReadOnlyList<KvLayerSpec> KvLayout(int contextSize)
+    /// <summary>
+    /// KV cache layout for a context of <paramref name="contextSize"/> cells (rotations with their resolved RoPE), with
+    /// latent attention layers cached as <paramref name="mla"/> needs them.
+    /// </summary>
+    public IReadOnlyList<KvLayerSpec> KvLayout(int contextSize, MlaMode mla = MlaMode.Absorb)
     {
         var ropes = RopeSlots(contextSize);
-        var layout = Spec.KvLayout.ToArray();
+        var layout = Spec.KvLayoutFor(mla).ToArray();
         for (int l = 0; l < layout.Length; l++)
         {
             if (layout[l].Rotation is { } r) layout[l] = layout[l] with { Rotation = r with { Rope = ropes[_ropeSlotOfLayer[l]] } };
@@ -109,12 +118,14 @@ public sealed unsafe class Network : IDisposable
     private static BlockPart BindAttention(AttentionSpec spec, WeightBinder binder, int layer, ModelSpec model, int ropeSlot) => spec switch
     {
         MultiHeadAttentionSpec mha => new MultiHeadAttentionPart(mha, binder, layer, model.EmbeddingLength, model.RmsEpsilon, ropeSlot),
+        LatentAttentionSpec mla => new LatentAttentionPart(mla, binder, layer, model.EmbeddingLength, ropeSlot),
         _ => throw new ModelLoadException($"layer {layer}: attention kind {spec.GetType().Name} has no implementation"),
     };
 
     private static BlockPart BindFeedForward(FeedForwardSpec spec, WeightBinder binder, int layer, ModelSpec model) => spec switch
     {
         GatedFeedForwardSpec gated => new GatedFeedForwardPart(gated, binder, layer, model.EmbeddingLength, model.RmsEpsilon),
+        MixtureOfExpertsSpec moe => new MixtureOfExpertsPart(moe, binder, layer, model.EmbeddingLength),
         _ => throw new ModelLoadException($"layer {layer}: feed-forward kind {spec.GetType().Name} has no implementation"),
     };
 
@@ -141,8 +152,8 @@ public sealed unsafe class Network : IDisposable
     /// slot share one angle cache per token.
     /// </summary>
     internal static IReadOnlyList<(RopeParameters Rope, string? Short, string? Long)> RopeSlotKeys(ModelSpec spec) =>
-        spec.Layers.Select(l => l.Attention).OfType<MultiHeadAttentionSpec>()
-            .Select(a => (a.Rope, a.RopeFactorsTensor, a.LongRopeFactorsTensor)).Distinct().ToArray();
+        spec.Layers.Select(l => l.Attention.Rotary).OfType<RotarySpec>()
+            .Select(a => (a.Rope, a.FactorsTensor, a.LongFactorsTensor)).Distinct().ToArray();
 
     /// <summary>Resolves the RoPE slots' factor tensors and assigns each layer its slot.</summary>
     private static (RopeSlot[], int[]) PlanRopeSlots(ModelSpec spec, WeightBinder binder)
@@ -151,7 +162,7 @@ public sealed unsafe class Network : IDisposable
         var ofLayer = new int[spec.LayerCount];
         for (int l = 0; l < spec.LayerCount; l++)
         {
-            if (spec.Layers[l].Attention is MultiHeadAttentionSpec a) ofLayer[l] = slots.IndexOf((a.Rope, a.RopeFactorsTensor, a.LongRopeFactorsTensor));
+            if (spec.Layers[l].Attention.Rotary is { } a) ofLayer[l] = slots.IndexOf((a.Rope, a.FactorsTensor, a.LongFactorsTensor));
         }
         var resolved = slots.Select(s => new RopeSlot(s.Rope,
             s.Short is null ? null : binder.OptionalArray(s.Short, s.Rope.Dims / 2),

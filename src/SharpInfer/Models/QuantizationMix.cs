@@ -6,8 +6,9 @@ namespace SharpInfer.Models;
 
 /// <summary>
 /// Whole-model quantization recipes: a single type for every matrix, or a K-quant mix in the style of llama.cpp's
-/// Q3_K_M / Q4_K_M / Q5_K_M, where a few sensitive tensors (output, attention V, some FFN down projections) get
-/// more bits. Rows that are not whole blocks of the type asked for follow llama.cpp's fallbacks (see <see cref="Fallback"/>).
+/// Q3_K_M / Q4_K_M / Q5_K_M, where a few sensitive tensors (output, attention V, some FFN down projections, the
+/// experts' ones included) get more bits. Rows that are not whole blocks of the type asked for follow llama.cpp's
+/// fallbacks (see <see cref="Fallback"/>). 3-D tensors (stacked experts) are quantized row by row like matrices.
 /// </summary>
 public sealed class QuantizationMix
 {
@@ -44,20 +45,20 @@ public sealed class QuantizationMix
                 return new QuantizationMix(upper, GgmlType.Q4_K, 15, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
                     : Is(t, "attn_qkv") ? GgmlType.Q5_K
-                    : (Is(t, "attn_v") || Is(t, "ffn_down")) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
+                    : (Is(t, "attn_v") || IsFfnDown(t)) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
                     : GgmlType.Q4_K);
             case "Q5_K_M":
                 return new QuantizationMix(upper, GgmlType.Q5_K, 17, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
                     : Is(t, "attn_qkv") ? GgmlType.Q6_K
-                    : (Is(t, "attn_v") || Is(t, "ffn_down")) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
+                    : (Is(t, "attn_v") || IsFfnDown(t)) && UseMoreBits(layer, layers) ? GgmlType.Q6_K
                     : GgmlType.Q5_K);
             case "Q3_K_M":
                 return new QuantizationMix(upper, GgmlType.Q3_K, 12, (t, layer, layers) =>
                     IsOutput(t) ? GgmlType.Q6_K
                     : Is(t, "attn_qkv") ? GgmlType.Q4_K
                     : Is(t, "attn_v") ? (layer < 2 ? GgmlType.Q5_K : GgmlType.Q4_K)
-                    : Is(t, "ffn_down") ? (layer < layers / 16 ? GgmlType.Q5_K : UseMoreBits(layer, layers) ? GgmlType.Q4_K : GgmlType.Q3_K)
+                    : IsFfnDown(t) ? (layer < layers / 16 ? GgmlType.Q5_K : UseMoreBits(layer, layers) ? GgmlType.Q4_K : GgmlType.Q3_K)
                     : Is(t, "attn_output") ? GgmlType.Q4_K
                     : GgmlType.Q3_K);
         }
@@ -127,6 +128,9 @@ public sealed class QuantizationMix
     private static bool IsOutput(GgufTensorInfo t) => t.Name == "output.weight";
 
     private static bool Is(GgufTensorInfo t, string kind) => t.Name.EndsWith($".{kind}.weight", StringComparison.Ordinal);
+
+    /// <summary>A down projection: dense, the routed experts' (3-D) or the shared experts' — llama.cpp's mixes treat them alike.</summary>
+    private static bool IsFfnDown(GgufTensorInfo t) => Is(t, "ffn_down") || Is(t, "ffn_down_exps") || Is(t, "ffn_down_shexp");
 
     private static int LayerOf(string name)
     {

@@ -11,6 +11,11 @@ public enum TensorRole
     Bias,
     /// <summary>Per-frequency RoPE factors (1-D): always kept in F32, ones in synthetic models.</summary>
     RopeFactors,
+    /// <summary>
+    /// A mixture-of-experts router (<c>ffn_gate_inp</c>, 2-D): kept in F32 as llama.cpp keeps it, since a rounded
+    /// score can change which experts a token runs through; random in synthetic models.
+    /// </summary>
+    Router,
 }
 
 /// <summary>

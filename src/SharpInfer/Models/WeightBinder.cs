@@ -43,6 +43,25 @@ public sealed unsafe class WeightBinder : IDisposable
         return new MatrixView(whole.Row(first), whole.Type, rows, columns, name);
     }
 
+    /// <summary>
+    /// A 3-D tensor of <paramref name="count"/> stacked matrices of <paramref name="rows"/> rows of
+    /// <paramref name="columns"/> (ggml shape [columns, rows, count]: mixture-of-experts weights, per-head MLA
+    /// projections), as one view per matrix into the mapped data.
+    /// </summary>
+    public MatrixView[] Stacked(string name, int columns, int rows, int count)
+    {
+        var t = Find(name);
+        if (t.Rank != 3 || t.Shape[0] != columns || t.Shape[1] != rows || t.Shape[2] != count)
+        {
+            throw new ModelLoadException($"tensor '{name}' has shape {t.ShapeText}, expected [{columns}, {rows}, {count}]");
+        }
+        CheckComputable(t);
+        var whole = new MatrixView(File.GetDataPointer(t), t.Type, rows, columns, name);
+        var views = new MatrixView[count];
+        for (int i = 0; i < count; i++) views[i] = new MatrixView(whole.Data + i * (long)rows * whole.RowBytes, t.Type, rows, columns, name);
+        return views;
+    }
+
     /// <summary>A required f32 vector of <paramref name="length"/> elements.</summary>
     public float* Vector(string name, int length) => VectorPointer(Find(name), length);
 

@@ -55,6 +55,38 @@ public sealed class SynthBenchCommandTests : IClassFixture<SynthBenchCommandTest
         Assert.Equal(vocab.Metadata.TryGetArray("tokenizer.ggml.tokens")!.Count, file.Metadata.TryGetArray("tokenizer.ggml.tokens")!.Count);
     }
 
+    /// <summary>A seed gives the same file in every process (tensor seeds come from a stable hash of the tensor name).</summary>
+    [Fact]
+    public async Task SynthWritesTheSameBytesInAnotherProcess()
+    {
+        string other = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sharpinfer-synth-{Guid.NewGuid():N}.gguf");
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string arg in new[] { System.IO.Path.Combine(AppContext.BaseDirectory, "SharpInfer.Cli.dll"), "synth", "--shape", "smollm-135m",
+                "--type", "Q4_K_M", "-o", other, "--vocab-from", SharedData.File("vocab/ggml-vocab-llama-spm.gguf") })
+            {
+                start.ArgumentList.Add(arg);
+            }
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, await stderr);
+            Assert.Equal(Hash(_model.Path), Hash(other));
+        }
+        finally
+        {
+            File.Delete(other);
+        }
+    }
+
+    private static string Hash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     [Fact]
     public void BenchPrintsLlamaBenchRowsAndPhases()
     {

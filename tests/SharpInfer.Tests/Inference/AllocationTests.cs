@@ -13,7 +13,8 @@ public class AllocationTests
     /// <summary>
     /// stories260K (F32 weights: the float kernels), and random-weight models whose matrices take the integer kernels:
     /// Q4_0 (32-element blocks) and Q4_K (super-blocks; with 8 sequences a step runs the 16×8 tile on AVX-512BW, else
-    /// the 4×8 tile, with the quad metadata).
+    /// the 4×8 tile, with the quad metadata); DeepSeek-V2/V3 models (latent attention absorbed and decompressed, in
+    /// both layouts; expert routing, grouping by expert, the many-matrix products and the expert counters).
     /// </summary>
     [Theory]
     [InlineData("models/stories260K.gguf", 1, 0f)]
@@ -25,10 +26,13 @@ public class AllocationTests
     [InlineData("models/synthetic-arch/synth-gemma3-F32.gguf", 1, 0f)]
     [InlineData("models/synthetic-arch/synth-phi3-Q8_0.gguf", 2, 0f)]
     [InlineData("models/synthetic-arch/synth-qwen3-Q8_0.gguf", 1, 0f)]
-    public void DecodeAndSampleAllocateNothingPerToken(string file, int sequences, float temperature)
+    [InlineData("models/synthetic-arch/synth-deepseek2-Q8_0.gguf", 4, 0.8f)]
+    [InlineData("models/synthetic-arch/synth-deepseek2-mla-Q8_0.gguf", 1, 0.8f, MlaMode.Naive)]
+    [InlineData("models/synthetic-arch/synth-deepseek2-lite-F32.gguf", 1, 0f)]
+    public void DecodeAndSampleAllocateNothingPerToken(string file, int sequences, float temperature, MlaMode mla = MlaMode.Absorb)
     {
         using var model = Model.Load(SharedData.File(file));
-        using var context = model.CreateContext(new ContextOptions { ContextSize = Math.Max(512, 128 * sequences), MaxSequences = sequences, Threads = 2 });
+        using var context = model.CreateContext(new ContextOptions { ContextSize = Math.Max(512, 128 * sequences), MaxSequences = sequences, Threads = 2, Mla = mla });
         var sampler = new Sampler(new SamplingOptions { Temperature = temperature, Seed = 1, RepeatPenalty = 1.1f }, context.VocabSize);
         var batch = new Batch(sequences);
         var next = new int[sequences];

@@ -24,4 +24,20 @@ public class FlashAttentionTests
         var failures = KernelSelfCheck.CheckAttention(typeK, typeV, group, dimK, dimV);
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
+
+    public static TheoryData<GgmlType, int, int, int> ValuesInKeysCases()
+    {
+        var data = new TheoryData<GgmlType, int, int, int>();
+        foreach (var c in KernelSelfCheck.ValuesInKeysCases) data.Add(c.Type, c.Group, c.DimK, c.DimV);
+        return data;
+    }
+
+    /// <summary>A latent cache's view (values = the first elements of the key rows, widened once) against the scalar twin.</summary>
+    [Theory]
+    [MemberData(nameof(ValuesInKeysCases))]
+    public void ValuesReadFromTheKeyRowsEqualScalarTwin(GgmlType type, int group, int dimK, int dimV)
+    {
+        var failures = KernelSelfCheck.CheckAttention(type, type, group, dimK, dimV, valuesInKeys: true);
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
 }

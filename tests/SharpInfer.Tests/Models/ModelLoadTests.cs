@@ -65,7 +65,7 @@ public sealed class ModelLoadTests : IDisposable
             CopyTensors(f, w, _ => true);
         }, "mamba.gguf");
         var e = Assert.Throws<ModelLoadException>(() => Model.Load(path));
-        Assert.Equal("unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3)", e.Message);
+        Assert.Equal("unsupported architecture 'mamba' (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3, deepseek2)", e.Message);
         var r = CliRunner.Run("run", "-m", path, "-p", "hi");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("unsupported architecture 'mamba'", r.Err);

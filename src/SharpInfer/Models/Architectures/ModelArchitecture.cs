@@ -45,6 +45,7 @@ public static class ModelArchitectures
         new Gemma2Architecture(),
         new Gemma3Architecture(),
         new Phi3Architecture(),
+        new DeepSeek2Architecture(),
     ];
 
     /// <summary>Names of the supported families.</summary>

@@ -42,3 +42,13 @@ internal abstract unsafe class BlockPart : PassStage
     /// <summary>The part's own parallel operations.</summary>
     protected abstract void ExecutePart(PassState s, int op, int index, int thread);
 }
+
+/// <summary>What a part kind needs of a pass beyond the common buffers (declared per kind, from its spec alone: see <see cref="ScratchLayout"/>).</summary>
+/// <param name="ScratchFloats">Floats of <see cref="PassState.PartScratch"/>.</param>
+/// <param name="ThreadScratchFloats">Floats of attention scratch per thread.</param>
+/// <param name="Jobs">Matrices in its largest many-matrix product.</param>
+/// <param name="Products">Activation shapes (rows, columns) it hands to <see cref="Kernels.MatMul.Prepare"/>.</param>
+internal readonly record struct PartNeeds(long ScratchFloats, long ThreadScratchFloats, int Jobs, (int Rows, int Columns)[] Products)
+{
+    public static PartNeeds None { get; } = new(0, 0, 0, []);
+}

@@ -108,21 +108,8 @@ internal sealed unsafe class MultiHeadAttentionPart : BlockPart
     private void Attend(PassState s, int index, int thread)
     {
         var spec = _spec;
-        int block = index / spec.KvHeads, kvHead = index % spec.KvHeads;
-        int first = s.BlockFirst[block], count = s.BlockCount[block], seq = s.TokenSeq[first];
-        var (group, _, local) = s.Cache!.Layer(_layer);
-        var stream = group.StreamOf(seq);
-        var view = new KvLayerView(stream.KRow(local, 0), stream.KRowBytes[local], stream.TypeK,
-            stream.VRow(local, 0), stream.VRowBytes[local], stream.TypeV);
-        int g = spec.GroupSize;
-        long qStride = spec.QueryWidth, oStride = spec.OutputWidth;
-        float* q = s.Q.Pointer + first * qStride + (long)kvHead * g * spec.HeadDimK;
-        float* o = s.Attn.Pointer + first * oStride + (long)kvHead * g * spec.HeadDimV;
-        float* scratch = s.AttentionScratch.Pointer + thread * s.AttentionScratchFloats;
-        int* from = stackalloc int[FlashAttention.MaxTokens];
-        int* to = stackalloc int[FlashAttention.MaxTokens];
-        for (int t = 0; t < count; t++) (from[t], to[t]) = group.VisibleRange(seq, s.TokenPos[first + t]);
-        FlashAttention.Compute(q, qStride, count, g, spec.HeadDimK, spec.HeadDimV, view, kvHead, group.SequenceCells(seq),
-            from, to, spec.Scale, o, oStride, scratch, spec.Softcap);
+        int block = index / spec.KvHeads, kvHead = index % spec.KvHeads, g = spec.GroupSize;
+        BlockAttention.Run(s, _layer, block, thread, s.Q.Pointer + (long)kvHead * g * spec.HeadDimK, spec.QueryWidth,
+            s.Attn.Pointer + (long)kvHead * g * spec.HeadDimV, spec.OutputWidth, g, spec.HeadDimK, spec.HeadDimV, kvHead, spec.Scale, spec.Softcap);
     }
 }

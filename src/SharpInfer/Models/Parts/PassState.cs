@@ -17,19 +17,24 @@ internal sealed unsafe class PassState : IDisposable
     private readonly GCHandle _self;
     private readonly List<NativeBuffer<float>> _buffers = new();
 
-    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool)
+    public PassState(Network network, int maxTokens, int maxOutputs, ComputePool pool, MlaMode mla = MlaMode.Absorb)
     {
-        var layout = ScratchLayout.For(network.Spec, maxTokens, maxOutputs, pool.ThreadCount);
+        var layout = ScratchLayout.For(network.Spec, maxTokens, maxOutputs, pool.ThreadCount, mla);
         Pool = pool;
         MaxTokens = maxTokens;
         MaxOutputs = maxOutputs;
         Embedding = layout.Embedding;
+        Mla = mla;
         MaxRopeDims = layout.MaxRopeDims;
         RopeSlots = layout.RopeSlots;
         AttentionScratchFloats = layout.AttentionScratchFloats;
+        JobWeights = new MatrixView[layout.Jobs];
+        JobInputs = new PreparedActivations[layout.Jobs];
+        JobOutputs = new nint[layout.Jobs];
+        Experts = network.Spec.HasExperts ? new ExpertUsage(network.Spec, maxTokens) : null;
         try
         {
-            MatMul = new MatMul(maxTokens, layout.Widest, pool.ThreadCount);
+            MatMul = new MatMul(layout.Products, pool.ThreadCount);
             var floats = layout.BufferFloats().ToArray();
             X = Buffer(floats[0]);
             Xn = Buffer(floats[1]);
@@ -43,6 +48,7 @@ internal sealed unsafe class PassState : IDisposable
             Rope = Buffer(floats[9]);
             AttentionScratch = Buffer(floats[10]);
             OutHidden = Buffer(floats[11]);
+            PartScratch = Buffer(floats[12]);
         }
         catch
         {
@@ -60,6 +66,20 @@ internal sealed unsafe class PassState : IDisposable
 
     public ComputePool Pool { get; }
     public MatMul MatMul { get; } = null!;
+
+    /// <summary>How latent attention layers run (and so what their cache rows hold).</summary>
+    public MlaMode Mla { get; }
+
+    /// <summary>Scratch for the parts that declared some (<see cref="PartNeeds"/>, laid out by <see cref="ScratchLayout"/>); each lays out its own.</summary>
+    public NativeBuffer<float> PartScratch { get; } = null!;
+
+    /// <summary>Room for a part's many-matrix products (<see cref="Kernels.MatMul.Multiply(ComputePool, ReadOnlySpan{MatrixView}, ReadOnlySpan{PreparedActivations}, ReadOnlySpan{nint})"/>).</summary>
+    public MatrixView[] JobWeights { get; }
+    public PreparedActivations[] JobInputs { get; }
+    public nint[] JobOutputs { get; }
+
+    /// <summary>Which experts the passes chose (null for models without experts).</summary>
+    public ExpertUsage? Experts { get; }
     public int MaxTokens { get; }
     public int MaxOutputs { get; }
     public int Embedding { get; }
@@ -140,10 +160,12 @@ internal sealed unsafe class PassState : IDisposable
     // --- phases: where a step's time goes (bench --phases). ---
 
     /// <summary>Phase names, in the order of <see cref="PhaseTicks"/>.</summary>
-    public static readonly string[] PhaseNames = ["embed", "norms", "qkv", "rope+store", "attention", "attn-out", "ffn-up", "swiglu", "ffn-down", "residual", "logits"];
+    public static readonly string[] PhaseNames = ["embed", "norms", "qkv", "rope+store", "attention", "attn-out", "ffn-up", "swiglu", "ffn-down",
+        "router", "experts", "shared experts", "residual", "logits"];
 
     public const int PhaseEmbed = 0, PhaseNorms = 1, PhaseQkv = 2, PhaseRopeStore = 3, PhaseAttention = 4, PhaseAttentionOut = 5,
-        PhaseFfnUp = 6, PhaseActivation = 7, PhaseFfnDown = 8, PhaseResidual = 9, PhaseLogits = 10;
+        PhaseFfnUp = 6, PhaseActivation = 7, PhaseFfnDown = 8, PhaseRouter = 9, PhaseExperts = 10, PhaseSharedExperts = 11,
+        PhaseResidual = 12, PhaseLogits = 13;
 
     private readonly long[] _phaseTicks = new long[PhaseNames.Length];
     private long _mark;
