@@ -30,6 +30,8 @@ public static class CliApp
     {
         var (stdout, stderr, cancellation) = (io.Out, io.Err, io.Cancellation);
         var root = new RootCommand("SharpInfer: run GGUF language models in pure C#.");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress display on stderr (default: shown while stderr is a terminal)", Recursive = true };
+        root.Options.Add(quiet);
         foreach (var command in CommandSet.Create(io)) root.Subcommands.Add(command);
         foreach (var command in root.Subcommands) RequireFiniteNumbers(command);
 
@@ -43,6 +45,7 @@ public static class CliApp
             return await FailAsync(stderr, CliErrors.DescribeParseError(CliErrors.Describe(e)), UsageError);
         }
         if (UsageProblem(root, parse, args) is { } problem) return await FailAsync(stderr, problem, UsageError);
+        io.Quiet |= parse.GetValue(quiet);
         try
         {
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
@@ -137,6 +140,12 @@ public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Can
 
     /// <summary>True when a person types at a terminal (standard input not redirected): prompts and banners are shown.</summary>
     public bool Interactive { get; init; }
+
+    /// <summary>True when stderr is a terminal: long work draws a progress line there (unless <see cref="Quiet"/>).</summary>
+    public bool ErrIsTerminal { get; init; }
+
+    /// <summary>Set by <c>--quiet</c>: no progress display.</summary>
+    public bool Quiet { get; set; }
 
     /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
     public CliInterrupts Interrupts { get; init; } = new();

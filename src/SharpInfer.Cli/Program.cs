@@ -41,7 +41,7 @@ TextReader stdin = Console.IsInputRedirected
     : new SharpInfer.Cli.Terminal.TerminalLineReader(
         new StreamWriter(Console.IsOutputRedirected ? Console.OpenStandardError() : Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false)) { AutoFlush = true },
         interrupts, () => cancel.Cancel());
-var io = new CliIO(stdout, stderr, cancel.Token) { In = stdin, Interactive = !Console.IsInputRedirected, Interrupts = interrupts };
+var io = new CliIO(stdout, stderr, cancel.Token) { In = stdin, Interactive = !Console.IsInputRedirected, ErrIsTerminal = !Console.IsErrorRedirected, Interrupts = interrupts };
 int code = await CliApp.RunAsync(args, io);
 int signal = Volatile.Read(ref signalExitCode);
 // A command that stopped cleanly on the signal (generation cut short, a write rolled back) still reports it.

@@ -66,10 +66,27 @@ internal sealed class CommonOptions
         return threads;
     }
 
+    /// <summary>
+    /// The file a <c>-m</c> argument means: a file as given, or a model pulled into the model folder named
+    /// <c>owner/repo[:FILE]</c> (see <see cref="SharpInfer.Hub.ModelStore.Resolve"/>).
+    /// </summary>
+    public static string ResolveModel(string model)
+    {
+        try
+        {
+            return SharpInfer.Hub.ModelStore.Default().Resolve(model);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
     public static Model LoadModel(string path, CliIO io, out double loadMs)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var model = SharpInfer.Models.Model.Load(path, new ModelOptions { Warning = w => io.Err.WriteLine($"warning: {w}") });
+        var model = SharpInfer.Models.Model.Load(ResolveModel(path), new ModelOptions { Warning = w => io.Err.WriteLine($"warning: {w}") });
+        WeightsPrefetch.Run(model, io);
         loadMs = clock.Elapsed.TotalMilliseconds;
         return model;
     }

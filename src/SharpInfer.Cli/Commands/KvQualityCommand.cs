@@ -27,7 +27,7 @@ internal static class KvQualityCommand
             int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
-            var progress = new ProgressReporter(io.Err, "kv-quality", "positions");
+            var progress = new ProgressReporter(io, "kv-quality", "positions");
             var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), t, progress.Report, io.Cancellation);
             if (parse.GetValue(json))
             {

@@ -26,7 +26,7 @@ internal static class QuantizeCommand
                 throw new UsageException(e.Message);
             }
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var progress = new ProgressReporter(io.Err, "quantize", "tensors");
+            var progress = new ProgressReporter(io, "quantize", "tensors");
             var report = ModelQuantizer.Quantize(parse.GetValue(input)!, parse.GetValue(output)!, new QuantizeOptions
             {
                 Target = mix.BaseType,

@@ -42,7 +42,7 @@ internal static class RunCommand
             if (sequences > 1 && parse.GetValue(promptCache) is not null) throw new UsageException("--prompt-cache works with one sequence only");
             var contextOptions = common.ContextOptions(parse, GgmlType.F16, io, sequences, parse.GetValue(unified));
 
-            string modelPath = parse.GetValue(common.Model)!;
+            string modelPath = CommonOptions.ResolveModel(parse.GetValue(common.Model)!);
             // A prompt cache may only replace a state file of ours (or nothing): refused before anything is loaded.
             if (parse.GetValue(promptCache) is { } cachePath) OutputFile.CheckTarget(cachePath, KvState.FileKind, modelPath);
             using var model = CommonOptions.LoadModel(modelPath, io, out double loadMs);

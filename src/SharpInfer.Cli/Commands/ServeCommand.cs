@@ -31,7 +31,7 @@ internal static class ServeCommand
             if (!double.IsFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > 3600) throw new UsageException($"--shutdown-grace must be 0..3600 seconds (got {graceSeconds})");
             var options = new ServerOptions
             {
-                ModelPath = parse.GetValue(common.Model)!,
+                ModelPath = CommonOptions.ResolveModel(parse.GetValue(common.Model)!),
                 ModelAlias = parse.GetValue(alias),
                 Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port),

@@ -33,7 +33,7 @@ internal static class SynthCommand
             string path = parse.GetValue(output)!;
             var clock = Stopwatch.StartNew();
             var fallbacks = new FallbackLog();
-            var progress = new ProgressReporter(io.Err, "synth", "tensors");
+            var progress = new ProgressReporter(io, "synth", "tensors");
             long parameters = ModelSynthesizer.Write(s, mix, vocabPath, path, (ulong)parse.GetValue(seed), fallbacks, io.Cancellation, progress.Report);
             foreach (string line in fallbacks.Lines) io.Err.WriteLine($"warning: {line}");
             long bytes = new FileInfo(path).Length;
