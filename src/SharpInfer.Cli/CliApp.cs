@@ -33,7 +33,11 @@ public static class CliApp
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress display on stderr (default: shown while stderr is a terminal)", Recursive = true };
         root.Options.Add(quiet);
         foreach (var command in CommandSet.Create(io)) root.Subcommands.Add(command);
-        foreach (var command in root.Subcommands) RequireFiniteNumbers(command);
+        foreach (var command in root.Subcommands)
+        {
+            RequireFiniteNumbers(command);
+            StateDefaults(command);
+        }
 
         ParseResult parse;
         try
@@ -111,6 +115,27 @@ public static class CliApp
             }
         }
         foreach (var sub in command.Subcommands) RequireFiniteNumbers(sub);
+    }
+
+    /// <summary>
+    /// Every option's help line says its default: options with a default value show it ("[default: 512]") and those
+    /// whose description names one keep it; the rest are flags that are off unless given, values that are absent
+    /// unless given, or numbers that are 0 unless given, and say so. Required options have none.
+    /// </summary>
+    private static void StateDefaults(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            if (option.Required || option is System.CommandLine.Help.HelpOption or VersionOption) continue;
+            string description = option.Description ?? "";
+            if (description.Contains("default", StringComparison.OrdinalIgnoreCase)) continue;
+            var type = option.ValueType;
+            // Help shows a default value, except a flag's false.
+            if (option.HasDefaultValue && !(type == typeof(bool) && Equals(option.GetDefaultValue(), false))) continue;
+            string value = type == typeof(bool) ? "off" : type.IsValueType && Nullable.GetUnderlyingType(type) is null ? "0" : "none";
+            option.Description = $"{description} (default: {value})";
+        }
+        foreach (var sub in command.Subcommands) StateDefaults(sub);
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ internal static class KvQualityCommand
         var prompt = new Option<string?>("--prompt", "-p") { Description = "text to evaluate (default: a fixed English paragraph)" };
         var file = new Option<string?>("--file", "-f") { Description = "read the text from a UTF-8 file" };
         var reference = new Option<string>("--reference") { Description = "reference cache type", DefaultValueFactory = _ => "f16" };
-        var threads = new Option<int>("--threads", "-t") { Description = "compute threads" };
+        var threads = new Option<int>("--threads", "-t") { Description = "compute threads (default: physical cores)" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
         var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, json };
         command.SetAction(parse =>

@@ -40,7 +40,7 @@ internal static class RunCommand
             if (sequences is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {sequences})");
             if (sequences > 1 && parse.GetValue(contextShift)) throw new UsageException("--context-shift works with one sequence only");
             if (sequences > 1 && parse.GetValue(promptCache) is not null) throw new UsageException("--prompt-cache works with one sequence only");
-            var contextOptions = common.ContextOptions(parse, GgmlType.F16, io, sequences, parse.GetValue(unified));
+            var contextOptions = common.ContextOptions(parse, io, sequences, parse.GetValue(unified));
 
             string modelPath = CommonOptions.ResolveModel(parse.GetValue(common.Model)!);
             // A prompt cache may only replace a state file of ours (or nothing): refused before anything is loaded.
