@@ -59,17 +59,21 @@ internal static class BenchCommand
                 TypeV = CommonOptions.ParseCacheType(parse.GetValue(typeV), GgmlType.F16, "--cache-type-v"),
             };
             using var context = m.CreateContext(options);
+            using var progress = new ProgressReporter(io, "bench", "runs");
+            int runs = 0, allRuns = ((p > 0 ? 1 : 0) + (n > 0 ? 1 : 0)) * (r + 1);
+            Action ran = () => progress.Report(++runs, allRuns);
             var rows = new List<Row>();
             string suffix = d > 0 ? $" @ d{d}" : string.Empty;
-            if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation));
+            if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation, ran));
             var phaseTicks = new long[InferenceContext.PhaseNames.Count];
             long steps = 0;
             if (n > 0)
             {
                 string name = np > 1 ? $"tg{n} x{np}{suffix}" : $"tg{n}{suffix}";
-                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np, phaseTicks, ref steps), n * np, n, io.Cancellation,
+                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np, phaseTicks, ref steps), n * np, n, io.Cancellation, ran,
                     warmedUp: () => { Array.Clear(phaseTicks); steps = 0; }));
             }
+            progress.Clear();
             Write(io.Out, m, context.Pool.ThreadCount, rows, fmt);
             CommonOptions.NoteSmallPages(m, io);
             if (parse.GetValue(phases))
@@ -84,15 +88,17 @@ internal static class BenchCommand
     private sealed record Row(string Test, double Mean, double StdDev, double GigabytesPerSecond);
 
     private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<double> run, int tokens, int weightPasses,
-        CancellationToken cancellation, Action? warmedUp = null)
+        CancellationToken cancellation, Action ran, Action? warmedUp = null)
     {
         run();
+        ran();
         warmedUp?.Invoke();
         var rates = new List<double>();
         for (int i = 0; i < repetitions; i++)
         {
             cancellation.ThrowIfCancellationRequested();
             double seconds = run();
+            ran();
             rates.Add(tokens / seconds);
         }
         double mean = rates.Average();

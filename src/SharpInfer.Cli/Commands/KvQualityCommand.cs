@@ -27,8 +27,9 @@ internal static class KvQualityCommand
             int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
             using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
-            var progress = new ProgressReporter(io, "kv-quality", "positions");
+            using var progress = new ProgressReporter(io, "kv-quality", "positions");
             var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), t, progress.Report, io.Cancellation);
+            progress.Clear();
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>

@@ -8,7 +8,7 @@ namespace SharpInfer.Cli.Commands;
 /// share done, what the caller counts (bytes, tensors, tokens) and the time left. Shown only when stderr is a
 /// terminal and <c>--quiet</c> was not given; otherwise every call does nothing, so logs and pipes stay clean.
 /// </summary>
-internal sealed class ProgressReporter
+internal sealed class ProgressReporter : IDisposable
 {
     private const int BarWidth = 24;
     private static readonly TimeSpan RedrawEvery = TimeSpan.FromMilliseconds(100);
@@ -16,7 +16,7 @@ internal sealed class ProgressReporter
     private readonly string _what;
     private readonly string _unit;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan _lastDraw = TimeSpan.FromDays(-1);
     private bool _drawn;
 
     /// <summary>A reporter for <paramref name="what"/> counting <paramref name="unit"/> (e.g. "tensors").</summary>
@@ -39,6 +39,13 @@ internal sealed class ProgressReporter
     {
         if (!Enabled || total <= 0) return;
         Report((double)done / total, string.Create(CultureInfo.InvariantCulture, $"{done} of {total}{(_unit.Length > 0 ? " " + _unit : "")}"), done >= total);
+    }
+
+    /// <summary>Notes how far a model file's write got: tensors and bytes.</summary>
+    public void Report(Gguf.GgufWriteProgress p)
+    {
+        if (!Enabled || p.Bytes <= 0) return;
+        Report((double)p.BytesDone / p.Bytes, $"{p.TensorsDone} of {p.Tensors} tensors, {Bytes(p.BytesDone)} of {Bytes(p.Bytes)}", p.TensorsDone == p.Tensors);
     }
 
     /// <summary>Notes a fraction done with a caller-made detail text; <paramref name="force"/> draws even within the redraw interval.</summary>
@@ -83,6 +90,9 @@ internal sealed class ProgressReporter
         lock (_err) _err.Write("\r\x1b[K");
         _drawn = false;
     }
+
+    /// <summary>Erases the line (also when the work failed, so the error starts a clean line).</summary>
+    public void Dispose() => Clear();
 
     /// <summary>m:ss, or h:mm:ss beyond an hour.</summary>
     public static string Duration(TimeSpan t) => t.TotalHours >= 1

@@ -64,7 +64,7 @@ internal static class PullCommand
 
     private static async Task<int> DownloadAsync(CliIO io, ModelDownloader downloader, Uri source, string target, string? sha, string? token, string label, CancellationToken cancellation)
     {
-        var progress = new ProgressReporter(io, "pull");
+        using var progress = new ProgressReporter(io, "pull");
         downloader.Progress = (done, total) =>
         {
             double rate = done / Math.Max(0.001, progress.Elapsed.TotalSeconds);

@@ -57,6 +57,12 @@ internal static class RunCommand
             if (!asJson) io.Err.WriteLine(context.Kv.Describe());
             var generator = new Generator(context);
             generator.Warning += w => io.Err.WriteLine($"warning: {w}");
+            using var promptProgress = new ProgressReporter(io, "prompt", "tokens");
+            if (promptTokens > contextOptions.MicroBatchSize) generator.PromptProgress = (done, total) =>
+            {
+                promptProgress.Report(done, total);
+                if (done == total) promptProgress.Clear();
+            };
             generator.ContextShifted += (kept, discarded) =>
             {
                 if (!asJson) io.Err.WriteLine($"context shift: kept {kept}, discarded {discarded}");

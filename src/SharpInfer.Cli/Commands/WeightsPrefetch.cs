@@ -16,7 +16,7 @@ internal static unsafe class WeightsPrefetch
     {
         var file = model.File;
         long total = file.TensorBytes;
-        var progress = new ProgressReporter(io, "loading weights");
+        using var progress = new ProgressReporter(io, "loading weights");
         if (!progress.Enabled || total < MinimumBytes || file.Tensors.Count == 0) return;
         long done = 0, next = 0;
         int sink = 0;
