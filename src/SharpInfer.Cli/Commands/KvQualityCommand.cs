@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using SharpInfer.Cli.Plots;
+using SharpInfer.Files;
 using SharpInfer.Inference;
 using SharpInfer.Tensors;
 
@@ -17,7 +19,8 @@ internal static class KvQualityCommand
         var reference = new Option<string>("--reference") { Description = "reference cache type", DefaultValueFactory = _ => "f16" };
         var threads = new Option<int>("--threads", "-t") { Description = "compute threads (default: physical cores)" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, json };
+        var plot = new Option<string?>("--plot") { Description = "also draw the mean KL divergence per cache type as an SVG chart to this file" };
+        var command = new Command("kv-quality", "Compare KV cache storage types: bytes per token, KL divergence and top-1 agreement against a reference type") { model, prompt, file, reference, threads, json, plot };
         command.SetAction(parse =>
         {
             string? p = parse.GetValue(prompt), f = parse.GetValue(file);
@@ -25,11 +28,24 @@ internal static class KvQualityCommand
             string text = p ?? (f is not null ? File.ReadAllText(f) : KvQuality.DefaultText);
             var refType = CommonOptions.ParseCacheType(parse.GetValue(reference), GgmlType.F16, "--reference");
             int t = CommonOptions.CheckThreads(parse.GetValue(threads), io);
-            using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
+            string modelPath = CommonOptions.ResolveModel(parse.GetValue(model)!);
+            string? plotPath = parse.GetValue(plot);
+            if (plotPath is not null) OutputFile.CheckTarget(plotPath, BarChart.Kind, modelPath, f);
+            using var m = CommonOptions.LoadModel(modelPath, io, out _);
             var tokens = m.Tokenizer.Tokenize(text);
             using var progress = new ProgressReporter(io, "kv-quality", "positions");
             var rows = KvQuality.Measure(m, tokens, refType, KvQuality.UsableTypes(m), t, progress.Report, io.Cancellation);
             progress.Clear();
+            if (plotPath is not null)
+            {
+                new BarChart
+                {
+                    Title = $"KV cache types: KL divergence of the next-token distribution against {refType.ToString().ToLowerInvariant()} ({tokens.Length} tokens)",
+                    YLabel = "mean KL divergence",
+                    LogScale = true,
+                    Bars = rows.Select(r => new Bar(r.Type.ToString().ToLowerInvariant(), r.MeanKl)).ToList(),
+                }.Save(plotPath, io.Cancellation, modelPath, f);
+            }
             if (parse.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>
