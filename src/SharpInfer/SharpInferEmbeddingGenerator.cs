@@ -75,16 +75,7 @@ public sealed class SharpInferEmbeddingGenerator : IEmbeddingGenerator<string, E
     }
 
     /// <inheritdoc />
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        if (serviceKey is not null) return null;
-        if (serviceType == typeof(EmbeddingGeneratorMetadata)) return _metadata;
-        if (serviceType.IsInstanceOfType(this)) return this;
-        if (serviceType.IsInstanceOfType(_host)) return _host;
-        if (serviceType.IsInstanceOfType(_host.Model)) return _host.Model;
-        return null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) => HostedServices.Find(serviceType, serviceKey, this, _metadata, _host);
 
     /// <summary>Frees the model and its context when the generator loaded or set them up itself.</summary>
     public void Dispose()

@@ -17,8 +17,8 @@ public sealed partial class GenerationScheduler
     /// <summary>Moves waiting requests to running, oldest first, while sequences and cells allow.</summary>
     private void Admit()
     {
-        // An embedding waiting for cells goes first; new requests would keep taking them.
-        if (_waitingEmbeddings.Count > 0) return;
+        // An embedding that could not start for want of cells goes first; new requests would keep taking them.
+        if (_activeEmbedding is null && _waitingEmbeddings.Count > 0) return;
         while (_waiting.First is { } node)
         {
             var r = node.Value;

@@ -133,6 +133,35 @@ public class EmbeddingTests
     }
 
     [Fact]
+    public async Task AnEmbeddingShortOfCellsWaitsAndBothSidesStayCorrect()
+    {
+        using var model = Model.Load(SharedData.Stories);
+        var text = model.Tokenizer.Tokenize("The little dog ran to the park and played with a big red ball all day long with Lily");
+        float[] expected;
+        using (var plain = NewContext(model)) expected = EmbeddingComputation.Run(plain, text, 0, PoolingType.Last);
+        var request = new GenerationRequest { PromptTokens = model.Tokenizer.Tokenize("Tim had a red ball"), MaxTokens = 40, Sampling = SamplingOptions.Greedy, StopAtEndOfGeneration = false };
+        string alone;
+        using (var context = NewContext(model, GenerationScheduler.RequiredSequences(2), cells: 64))
+        await using (var scheduler = new GenerationScheduler(context, new SchedulerOptions { MaxRunningSequences = 2, StepTokens = 8, VerifyEveryStep = true }))
+        {
+            alone = (await scheduler.Submit(request).CollectAsync()).Choices[0].Text;
+        }
+        // 64 cells: the generation grows to 46 of them, so the 22-token embedding cannot have its cells until it ends.
+        using (var context = NewContext(model, GenerationScheduler.RequiredSequences(2), cells: 64))
+        await using (var scheduler = new GenerationScheduler(context, new SchedulerOptions { MaxRunningSequences = 2, StepTokens = 8, PrefixCache = false, VerifyEveryStep = true }))
+        {
+            var generation = scheduler.Submit(request).CollectAsync();
+            await Task.Delay(50);
+            var embedding = scheduler.EmbedAsync(text, PoolingType.Last);
+            var later = scheduler.Submit(request).CollectAsync();
+            Assert.Equal(alone, (await generation).Choices[0].Text);
+            var result = await embedding;
+            for (int k = 0; k < expected.Length; k++) Assert.Equal(expected[k], result.Vector[k], 1e-5);
+            Assert.Equal(alone, (await later).Choices[0].Text);
+        }
+    }
+
+    [Fact]
     public async Task SchedulerRefusesBadEmbeddingInputsAndHonoursCancellation()
     {
         using var model = Model.Load(SharedData.Stories);
