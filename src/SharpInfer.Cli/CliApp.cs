@@ -172,6 +172,12 @@ public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Can
     /// <summary>Set by <c>--quiet</c>: no progress display.</summary>
     public bool Quiet { get; set; }
 
+    /// <summary>
+    /// Set by a command for which SIGTERM and Ctrl+C are the normal way to end (serve): its own exit code stands,
+    /// instead of the signal's 143 or 130.
+    /// </summary>
+    public bool SignalsEndNormally { get; set; }
+
     /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
     public CliInterrupts Interrupts { get; init; } = new();
 }

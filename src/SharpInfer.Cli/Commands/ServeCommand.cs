@@ -51,6 +51,7 @@ internal static class ServeCommand
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
             };
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, io.Cancellation);
+            io.SignalsEndNormally = true;
             return await InferenceServer.RunAsync(options, io.Err, linked.Token);
         });
         return command;
