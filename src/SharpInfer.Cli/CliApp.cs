@@ -30,8 +30,14 @@ public static class CliApp
     {
         var (stdout, stderr, cancellation) = (io.Out, io.Err, io.Cancellation);
         var root = new RootCommand("SharpInfer: run GGUF language models in pure C#.");
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress display on stderr (default: shown while stderr is a terminal)", Recursive = true };
+        root.Options.Add(quiet);
         foreach (var command in CommandSet.Create(io)) root.Subcommands.Add(command);
-        foreach (var command in root.Subcommands) RequireFiniteNumbers(command);
+        foreach (var command in root.Subcommands)
+        {
+            RequireFiniteNumbers(command);
+            StateDefaults(command);
+        }
 
         ParseResult parse;
         try
@@ -43,6 +49,7 @@ public static class CliApp
             return await FailAsync(stderr, CliErrors.DescribeParseError(CliErrors.Describe(e)), UsageError);
         }
         if (UsageProblem(root, parse, args) is { } problem) return await FailAsync(stderr, problem, UsageError);
+        io.Quiet |= parse.GetValue(quiet);
         try
         {
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
@@ -111,6 +118,27 @@ public static class CliApp
     }
 
     /// <summary>
+    /// Every option's help line says its default: options with a default value show it ("[default: 512]") and those
+    /// whose description names one keep it; the rest are flags that are off unless given, values that are absent
+    /// unless given, or numbers that are 0 unless given, and say so. Required options have none.
+    /// </summary>
+    private static void StateDefaults(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            if (option.Required || option is System.CommandLine.Help.HelpOption or VersionOption) continue;
+            string description = option.Description ?? "";
+            if (description.Contains("default", StringComparison.OrdinalIgnoreCase)) continue;
+            var type = option.ValueType;
+            // Help shows a default value, except a flag's false.
+            if (option.HasDefaultValue && !(type == typeof(bool) && Equals(option.GetDefaultValue(), false))) continue;
+            string value = type == typeof(bool) ? "off" : type.IsValueType && Nullable.GetUnderlyingType(type) is null ? "0" : "none";
+            option.Description = $"{description} (default: {value})";
+        }
+        foreach (var sub in command.Subcommands) StateDefaults(sub);
+    }
+
+    /// <summary>
     /// System.CommandLine binds an unknown "--flag" to a free positional argument; a positional value that looks
     /// like an option and is not an existing file is reported as the unknown option it almost surely is.
     /// </summary>
@@ -138,14 +166,20 @@ public sealed record CliIO(TextWriter Out, TextWriter Err, CancellationToken Can
     /// <summary>True when a person types at a terminal (standard input not redirected): prompts and banners are shown.</summary>
     public bool Interactive { get; init; }
 
-    /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
-    public CliInterrupts Interrupts { get; init; } = new();
+    /// <summary>True when stderr is a terminal: long work draws a progress line there (unless <see cref="Quiet"/>).</summary>
+    public bool ErrIsTerminal { get; init; }
+
+    /// <summary>Set by <c>--quiet</c>: no progress display.</summary>
+    public bool Quiet { get; set; }
 
     /// <summary>
-    /// Set by a command for which SIGINT/SIGTERM is its normal way to stop (<c>serve</c> drains and exits 0, as
-    /// servers do under a service manager), so the process does not report the signal's exit code.
+    /// Set by a command for which SIGTERM and Ctrl+C are the normal way to end (serve): its own exit code stands,
+    /// instead of the signal's 143 or 130.
     /// </summary>
-    public bool SignalIsNormalStop { get; set; }
+    public bool SignalsEndNormally { get; set; }
+
+    /// <summary>Where Ctrl+C goes: an interactive command can take it over from the default cancellation.</summary>
+    public CliInterrupts Interrupts { get; init; } = new();
 }
 
 /// <summary>

@@ -41,9 +41,9 @@ TextReader stdin = Console.IsInputRedirected
     : new SharpInfer.Cli.Terminal.TerminalLineReader(
         new StreamWriter(Console.IsOutputRedirected ? Console.OpenStandardError() : Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false)) { AutoFlush = true },
         interrupts, () => cancel.Cancel());
-var io = new CliIO(stdout, stderr, cancel.Token) { In = stdin, Interactive = !Console.IsInputRedirected, Interrupts = interrupts };
+var io = new CliIO(stdout, stderr, cancel.Token) { In = stdin, Interactive = !Console.IsInputRedirected, ErrIsTerminal = !Console.IsErrorRedirected, Interrupts = interrupts };
 int code = await CliApp.RunAsync(args, io);
 int signal = Volatile.Read(ref signalExitCode);
-// A command that stopped cleanly on the signal (generation cut short, a write rolled back) still reports it, unless
-// the signal is how that command normally ends (serve).
-return signal != 0 && !io.SignalIsNormalStop && code is 0 or CliApp.Cancelled ? signal : code;
+// A command that stopped cleanly on the signal (generation cut short, a write rolled back) still reports it, unless the
+// signal is how that command normally ends (serve shuts down gracefully and exits 0).
+return signal != 0 && !io.SignalsEndNormally && code is 0 or CliApp.Cancelled ? signal : code;

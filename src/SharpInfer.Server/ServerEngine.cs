@@ -4,30 +4,30 @@ using SharpInfer.Templates;
 
 namespace SharpInfer.Server;
 
-/// <summary>The model, its context and scheduler, and the chat template, once loaded.</summary>
+/// <summary>The engine host (model, context, scheduler, chat template) and the name the API reports, once loaded.</summary>
 public sealed class LoadedModel : IAsyncDisposable
 {
-    internal LoadedModel(Model model, InferenceContext context, GenerationScheduler scheduler, ChatTemplate template, string name)
+    internal LoadedModel(InferenceHost host, string name)
     {
-        Model = model;
-        Context = context;
-        Scheduler = scheduler;
-        Template = template;
+        Host = host;
         Name = name;
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
     }
 
+    /// <summary>The model set up for many callers.</summary>
+    public InferenceHost Host { get; }
+
     /// <summary>The model.</summary>
-    public Model Model { get; }
+    public Model Model => Host.Model;
 
     /// <summary>The context the scheduler owns.</summary>
-    public InferenceContext Context { get; }
+    public InferenceContext Context => Host.Context;
 
     /// <summary>The request scheduler.</summary>
-    public GenerationScheduler Scheduler { get; }
+    public GenerationScheduler Scheduler => Host.Scheduler;
 
     /// <summary>The chat template in use.</summary>
-    public ChatTemplate Template { get; }
+    public ChatTemplate Template => Host.Template;
 
     /// <summary>The model id the API reports.</summary>
     public string Name { get; }
@@ -36,12 +36,7 @@ public sealed class LoadedModel : IAsyncDisposable
     public long Created { get; }
 
     /// <summary>Stops the scheduler (cancelling what still runs), then frees the context and the model.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await Scheduler.DisposeAsync().ConfigureAwait(false);
-        Context.Dispose();
-        Model.Dispose();
-    }
+    public ValueTask DisposeAsync() => Host.DisposeAsync();
 }
 
 /// <summary>Loads the model in the background so the server can answer <c>/health</c> (503) meanwhile.</summary>
@@ -70,42 +65,19 @@ internal sealed class ServerEngine(ServerOptions options, TextWriter log, Task? 
 
     private void Load()
     {
-        Model? model = null;
-        InferenceContext? context = null;
         try
         {
-            model = Model.Load(options.ModelPath, new ModelOptions { Warning = w => log.WriteLine($"warning: {w}") });
-            var template = ChatTemplates.Resolve(model.File.Metadata, options.ChatTemplateFile, w => log.WriteLine($"warning: {w}"));
-            context = model.CreateContext(new ContextOptions
-            {
-                ContextSize = options.ContextSize,
-                Threads = options.Threads,
-                MicroBatchSize = options.MicroBatchSize,
-                TypeK = options.CacheTypeK,
-                TypeV = options.CacheTypeV,
-                MaxSequences = GenerationScheduler.RequiredSequences(options.Parallel),
-                UnifiedKv = true,
-            });
-            var scheduler = new GenerationScheduler(context, new SchedulerOptions
-            {
-                MaxRunningSequences = options.Parallel,
-                MaxQueuedRequests = options.MaxQueue,
-                StepTokens = options.StepTokens,
-                PrefixCache = options.PrefixCache,
-                StepDelay = options.StepDelay,
-            });
+            var host = InferenceHost.Load(options.ModelPath, options.HostOptions(w => log.WriteLine($"warning: {w}")));
             string name = options.ModelAlias ?? Path.GetFileName(options.ModelPath);
-            var loaded = new LoadedModel(model, context, scheduler, template, name);
-            log.WriteLine(context.Kv.Describe());
-            if (!scheduler.HasPrefixCache && options.PrefixCache) log.WriteLine("note: the prefix cache is off: this model's cache has sliding-window layers");
-            log.WriteLine($"model loaded: {name} ({options.Parallel} parallel sequences, {context.Kv.Capacity} cells shared)");
+            var loaded = new LoadedModel(host, name);
+            log.WriteLine(host.Context.Kv.Describe());
+            if (!host.Scheduler.HasPrefixCache && options.PrefixCache) log.WriteLine("note: the prefix cache is off: this model's cache has sliding-window layers");
+            log.WriteLine($"model loaded: {name} ({options.Parallel} parallel sequences, {host.Context.Kv.Capacity} cells shared)");
             _loaded = loaded;
             _ready.TrySetResult(loaded);
         }
         catch (Exception e)
         {
-            context?.Dispose();
-            model?.Dispose();
             _failure = SharpInfer.Files.SafeText.Line(e.Message);
             _ready.TrySetException(e);
         }

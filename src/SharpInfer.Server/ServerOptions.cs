@@ -1,3 +1,4 @@
+using SharpInfer.Inference;
 using SharpInfer.Tensors;
 
 namespace SharpInfer.Server;
@@ -62,12 +63,29 @@ public sealed record ServerOptions
     /// <summary>A pause after every scheduler step (tests that interrupt a generation by hand).</summary>
     internal TimeSpan StepDelay { get; init; }
 
+    /// <summary>The engine settings these options give (warnings go to <paramref name="warning"/>).</summary>
+    public InferenceHostOptions HostOptions(Action<string>? warning) => new()
+    {
+        ContextSize = ContextSize,
+        Threads = Threads,
+        MicroBatchSize = MicroBatchSize,
+        StepTokens = StepTokens,
+        Parallel = Parallel,
+        MaxQueue = MaxQueue,
+        CacheTypeK = CacheTypeK,
+        CacheTypeV = CacheTypeV,
+        PrefixCache = PrefixCache,
+        ChatTemplateFile = ChatTemplateFile,
+        Warning = warning,
+        StepDelay = StepDelay,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first unusable setting.</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelPath)) throw new ArgumentException("a model is required (-m FILE)");
         if (Port is < 0 or > 65535) throw new ArgumentException($"--port must be 0..65535 (got {Port})");
-        if (Parallel is < 1 or > 254) throw new ArgumentException($"--parallel must be 1..254 (got {Parallel})");
+        if (Parallel is < 1 or > 253) throw new ArgumentException($"--parallel must be 1..253 (got {Parallel})");
         if (MaxQueue < 0) throw new ArgumentException($"--max-queue must not be negative (got {MaxQueue})");
         if (ContextSize < 0) throw new ArgumentException($"--ctx-size must be positive (got {ContextSize})");
         if (Threads < 0) throw new ArgumentException($"--threads must be positive (got {Threads})");

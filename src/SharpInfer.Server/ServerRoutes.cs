@@ -24,6 +24,7 @@ internal static class ServerRoutes
             app.MapGet(prefix + "/models", WithModel(Utilities.ModelsAsync));
             app.MapPost(prefix + "/chat/completions", WithModel(ChatCompletions.HandleAsync));
             app.MapPost(prefix + "/completions", WithModel(Completions.HandleAsync));
+            app.MapPost(prefix + "/embeddings", WithModel(Embeddings.HandleAsync));
         }
         app.MapPost("/tokenize", WithModel(Utilities.TokenizeAsync));
         app.MapPost("/detokenize", WithModel(Utilities.DetokenizeAsync));

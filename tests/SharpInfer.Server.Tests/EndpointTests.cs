@@ -115,7 +115,7 @@ public class EndpointTests
         await Expect(400, "/v1/completions", "{\"prompt\": \"" + string.Concat(Enumerable.Repeat("story ", 150)) + "\"}", "prompt");
         await Expect(400, "/v1/completions", "{\"prompt\": [1, 2, 700]}", "prompt");
         await Expect(413, "/v1/chat/completions", Chat(", \"padding\": \"" + new string('x', 5000) + "\""), null);
-        await Expect(404, "/v1/embeddings", "{}", null);
+        await Expect(404, "/v1/audio/speech", "{}", null);
         var notJson = await Expect(400, "/v1/chat/completions", "{\"messages\": [", null);
         Assert.Equal("invalid_json", (string?)notJson["code"]);
     }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using SharpInfer.Cli.Plots;
+using SharpInfer.Files;
 using SharpInfer.Inference;
 using SharpInfer.Models;
 using SharpInfer.Sampling;
@@ -32,7 +34,8 @@ internal static class BenchCommand
         var format = new Option<string>("--output", "-o") { Description = "md or json", DefaultValueFactory = _ => "md" };
         var phases = new Option<bool>("--phases") { Description = "after the table, the tg test's time per step in each forward-pass phase (to stderr with -o json)" };
         var mla = CommonOptions.MlaOption();
-        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, mla, format, phases };
+        var plot = new Option<string?>("--plot") { Description = "also draw tokens/s per test (± standard deviation) as an SVG chart to this file" };
+        var command = new Command("bench", "Measure prompt and generation throughput (like llama-bench)") { model, prompt, gen, reps, threads, parallel, depth, ubatch, typeK, typeV, mla, format, phases, plot };
         command.SetAction(parse =>
         {
             int p = parse.GetValue(prompt), n = parse.GetValue(gen), r = parse.GetValue(reps), np = parse.GetValue(parallel), d = parse.GetValue(depth);
@@ -49,7 +52,10 @@ internal static class BenchCommand
             {
                 throw new UsageException($"--depth, -p, -n and --parallel ask for a context of {cells} cells; at most {SharpInfer.KvCache.KvCacheGroup.MaxCells}");
             }
-            using var m = CommonOptions.LoadModel(parse.GetValue(model)!, io, out _);
+            string modelPath = CommonOptions.ResolveModel(parse.GetValue(model)!);
+            string? plotPath = parse.GetValue(plot);
+            if (plotPath is not null) OutputFile.CheckTarget(plotPath, BarChart.Kind, modelPath);
+            using var m = CommonOptions.LoadModel(modelPath, io, out _);
             var options = new ContextOptions
             {
                 ContextSize = (int)cells,
@@ -61,18 +67,31 @@ internal static class BenchCommand
                 Mla = CommonOptions.ParseMla(parse.GetValue(mla)),
             };
             using var context = m.CreateContext(options);
+            using var progress = new ProgressReporter(io, "bench", "runs");
+            int runs = 0, allRuns = ((p > 0 ? 1 : 0) + (n > 0 ? 1 : 0)) * (r + 1);
+            Action ran = () => progress.Report(++runs, allRuns);
             var rows = new List<Row>();
             string suffix = d > 0 ? $" @ d{d}" : string.Empty;
-            if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation));
+            if (p > 0) rows.Add(Measure(m, context, $"pp{p}{suffix}", r, () => Prompt(context, p, d), p, 1, io.Cancellation, ran));
             var phaseTicks = new long[InferenceContext.PhaseNames.Count];
             long steps = 0;
             if (n > 0)
             {
                 string name = np > 1 ? $"tg{n} x{np}{suffix}" : $"tg{n}{suffix}";
-                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np, phaseTicks, ref steps), n * np, n, io.Cancellation,
+                rows.Add(Measure(m, context, name, r, () => Generate(context, n, d, np, phaseTicks, ref steps), n * np, n, io.Cancellation, ran,
                     warmedUp: () => { Array.Clear(phaseTicks); steps = 0; }));
             }
+            progress.Clear();
             Write(io.Out, m, context.Pool.ThreadCount, rows, fmt);
+            if (plotPath is not null)
+            {
+                new BarChart
+                {
+                    Title = $"{Label(m)}, {context.Pool.ThreadCount} thread{(context.Pool.ThreadCount == 1 ? "" : "s")}: tokens per second",
+                    YLabel = "tokens/s",
+                    Bars = rows.Select(row => new Bar(row.Test, row.Mean, row.StdDev)).ToList(),
+                }.Save(plotPath, io.Cancellation, modelPath);
+            }
             CommonOptions.NoteSmallPages(m, io);
             if (parse.GetValue(phases))
             {
@@ -89,9 +108,10 @@ internal static class BenchCommand
     private readonly record struct Timed(double Seconds, long ExpertBytes);
 
     private static Row Measure(Model model, InferenceContext context, string test, int repetitions, Func<Timed> run, int tokens, int weightPasses,
-        CancellationToken cancellation, Action? warmedUp = null)
+        CancellationToken cancellation, Action ran, Action? warmedUp = null)
     {
         run();
+        ran();
         warmedUp?.Invoke();
         var rates = new List<double>();
         long expertBytes = 0;
@@ -99,6 +119,7 @@ internal static class BenchCommand
         {
             cancellation.ThrowIfCancellationRequested();
             var timed = run();
+            ran();
             expertBytes += timed.ExpertBytes;
             rates.Add(tokens / timed.Seconds);
         }
@@ -187,13 +208,10 @@ internal static class BenchCommand
 
     private static void Write(TextWriter o, Model model, int threads, List<Row> rows, string format)
     {
-        var types = model.File.Tensors.Where(t => t.Rank == 2).GroupBy(t => t.Type).OrderByDescending(g => g.Sum(t => t.ByteSize)).Select(g => g.Key.ToString()).ToList();
-        string type = model.File.Metadata.TryGetString("general.name") is { } name && name.StartsWith("synthetic ", StringComparison.Ordinal)
-            ? name.Split(' ').Last()
-            : types.FirstOrDefault() ?? "?";
+        string type = TypeName(model);
         long size = model.File.TensorBytes;
         long parameters = model.File.ElementCount;
-        string label = $"{model.Architecture} {ParamsLabel(parameters)} {type}";
+        string label = Label(model);
         if (format == "json")
         {
             o.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object>
@@ -218,6 +236,18 @@ internal static class BenchCommand
                 $"| {label} | {size / 1048576.0:F2} MiB | {parameters / 1e9:F2} B | CPU (SharpInfer) | {threads} | {r.Test} | {r.Mean:F2} ± {r.StdDev:F2} | {r.GigabytesPerSecond:F1} |"));
         }
     }
+
+    /// <summary>The weight type holding most bytes (a synthetic model's mix name from its general.name).</summary>
+    private static string TypeName(Model model)
+    {
+        var types = model.File.Tensors.Where(t => t.Rank == 2).GroupBy(t => t.Type).OrderByDescending(g => g.Sum(t => t.ByteSize)).Select(g => g.Key.ToString()).ToList();
+        return model.File.Metadata.TryGetString("general.name") is { } name && name.StartsWith("synthetic ", StringComparison.Ordinal)
+            ? name.Split(' ').Last()
+            : types.FirstOrDefault() ?? "?";
+    }
+
+    /// <summary>llama-bench's model column: architecture, parameters, type.</summary>
+    private static string Label(Model model) => $"{model.Architecture} {ParamsLabel(model.File.ElementCount)} {TypeName(model)}";
 
     private static string ParamsLabel(long parameters) =>
         parameters >= 1_000_000_000 ? $"{Math.Round(parameters / 1e9, 1).ToString(CultureInfo.InvariantCulture)}B" : $"{Math.Round(parameters / 1e6).ToString(CultureInfo.InvariantCulture)}M";

@@ -18,7 +18,7 @@ internal static class ChatCommand
         var sampler = new SamplingOptionSet();
         var tokens = new Option<int>("--n-predict", "-n") { Description = "tokens per reply at most (-1: until the model ends its turn)", DefaultValueFactory = _ => -1 };
         var stop = new Option<string[]>("--stop") { Description = "end a reply when this text appears (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file to use instead of the model's" };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "Jinja chat template file to use instead of the model's (default: the model's own, or ChatML)" };
         var system = new Option<string?>("--system") { Description = "system prompt" };
         var command = new Command("chat", "Chat with a model (interactive, or one message per line of piped input)") { tokens, stop, chatTemplate, system };
         sampler.AddTo(command);
@@ -28,7 +28,7 @@ internal static class ChatCommand
             var sampling = sampler.Read(parse);
             int n = parse.GetValue(tokens);
             if (n < -1 || n == 0) throw new UsageException($"-n must be -1 or positive (got {n})");
-            var contextOptions = common.ContextOptions(parse, GgmlType.F16, io);
+            var contextOptions = common.ContextOptions(parse, io);
             using var model = CommonOptions.LoadModel(parse.GetValue(common.Model)!, io, out _);
             var template = ChatTemplates.Resolve(model.File.Metadata, parse.GetValue(chatTemplate), w => io.Err.WriteLine($"warning: {w}"));
             using var context = model.CreateContext(contextOptions);

@@ -20,6 +20,8 @@ internal static class CommandSet
         BenchCommand.Create(io),
         ServeCommand.Create(io),
         ServeBenchCommand.Create(io),
+        PullCommand.Create(io),
+        ListCommand.Create(io),
         SelfTestCommand.Create(io),
     ];
 }

@@ -6,14 +6,16 @@ using SharpInfer.Tensors;
 namespace SharpInfer.Cli.Commands;
 
 /// <summary>Options shared by the commands that load a model and evaluate it.</summary>
-internal sealed class CommonOptions
+internal sealed class CommonOptions(GgmlType defaultCacheType = GgmlType.F16)
 {
-    public Option<string> Model { get; } = new("--model", "-m") { Description = "GGUF model file", Required = true };
+    private readonly GgmlType _defaultCacheType = defaultCacheType;
+
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "GGUF model file, or a pulled model's owner/repo[:FILE]", Required = true };
     public Option<int> Threads { get; } = new("--threads", "-t") { Description = "compute threads (default: physical cores)" };
     public Option<int> Context { get; } = new("--ctx-size", "-c") { Description = "KV cache cells (default: the model's training context, at most 4096)" };
     public Option<int> MicroBatch { get; } = new("--ubatch-size", "-ub") { Description = "tokens per forward pass", DefaultValueFactory = _ => 512 };
-    public Option<string?> CacheTypeK { get; } = new("--cache-type-k", "-ctk") { Description = "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl" };
-    public Option<string?> CacheTypeV { get; } = new("--cache-type-v", "-ctv") { Description = "V cache type (same choices)" };
+    public Option<string?> CacheTypeK { get; } = new("--cache-type-k", "-ctk") { Description = $"K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl (default: {defaultCacheType.ToString().ToLowerInvariant()})" };
+    public Option<string?> CacheTypeV { get; } = new("--cache-type-v", "-ctv") { Description = $"V cache type, same choices (default: {defaultCacheType.ToString().ToLowerInvariant()})" };
     public Option<bool> SwaFull { get; } = new("--swa-full") { Description = "keep sliding-window caches at full context size (default: recycle cells that left every window)" };
     public Option<string?> Mla { get; } = MlaOption();
 
@@ -42,7 +44,7 @@ internal sealed class CommonOptions
         throw new UsageException($"{option}: unknown cache type '{name}' (supported: f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl)");
     }
 
-    public ContextOptions ContextOptions(ParseResult parse, GgmlType defaultCacheType, CliIO io, int sequences = 1, bool unified = true)
+    public ContextOptions ContextOptions(ParseResult parse, CliIO io, int sequences = 1, bool unified = true)
     {
         int threads = CheckThreads(parse.GetValue(Threads), io);
         int ctx = parse.GetValue(Context);
@@ -54,8 +56,8 @@ internal sealed class CommonOptions
             Threads = threads,
             ContextSize = ctx,
             MicroBatchSize = ubatch,
-            TypeK = ParseCacheType(parse.GetValue(CacheTypeK), defaultCacheType, "--cache-type-k"),
-            TypeV = ParseCacheType(parse.GetValue(CacheTypeV), defaultCacheType, "--cache-type-v"),
+            TypeK = ParseCacheType(parse.GetValue(CacheTypeK), _defaultCacheType, "--cache-type-k"),
+            TypeV = ParseCacheType(parse.GetValue(CacheTypeV), _defaultCacheType, "--cache-type-v"),
             MaxSequences = sequences,
             UnifiedKv = unified,
             SwaFull = parse.GetValue(SwaFull),
@@ -81,10 +83,27 @@ internal sealed class CommonOptions
         return threads;
     }
 
+    /// <summary>
+    /// The file a <c>-m</c> argument means: a file as given, or a model pulled into the model folder named
+    /// <c>owner/repo[:FILE]</c> (see <see cref="SharpInfer.Hub.ModelStore.Resolve"/>).
+    /// </summary>
+    public static string ResolveModel(string model)
+    {
+        try
+        {
+            return SharpInfer.Hub.ModelStore.Default().Resolve(model);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
     public static Model LoadModel(string path, CliIO io, out double loadMs)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var model = SharpInfer.Models.Model.Load(path, new ModelOptions { Warning = w => io.Err.WriteLine($"warning: {w}") });
+        var model = SharpInfer.Models.Model.Load(ResolveModel(path), new ModelOptions { Warning = w => io.Err.WriteLine($"warning: {w}") });
+        WeightsPrefetch.Run(model, io);
         loadMs = clock.Elapsed.TotalMilliseconds;
         return model;
     }

@@ -20,7 +20,7 @@ internal static class InspectCommand
         var command = new Command("inspect", "Show a GGUF file's metadata and tensors") { file, json, full };
         command.SetAction(parse =>
         {
-            using var gguf = GgufFile.Open(parse.GetValue(file)!);
+            using var gguf = GgufFile.Open(CommonOptions.ResolveModel(parse.GetValue(file)!));
             if (parse.GetValue(json)) WriteJson(gguf, io.Out, parse.GetValue(full));
             else WriteText(gguf, io.Out, parse.GetValue(full));
             return 0;

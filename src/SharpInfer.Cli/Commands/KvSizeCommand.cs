@@ -26,7 +26,7 @@ internal static class KvSizeCommand
         var command = new Command("kv-size", "Print the exact KV cache size for a model") { model, cells, typeK, typeV, parallel, unified, ubatch, swaFull, mla, json };
         command.SetAction(parse =>
         {
-            using var file = GgufFile.Open(parse.GetValue(model)!);
+            using var file = GgufFile.Open(CommonOptions.ResolveModel(parse.GetValue(model)!));
             var spec = SharpInfer.Models.Architectures.ModelArchitecture.Describe(file.Metadata);
             int ctx = parse.GetValue(cells);
             if (ctx < 0) throw new UsageException($"--ctx-size must be positive (got {ctx})");

@@ -14,7 +14,7 @@ internal static class LogitsCommand
 {
     public static Command Create(CliIO io)
     {
-        var common = new CommonOptions();
+        var common = new CommonOptions(GgmlType.F32);
         var prompt = new Option<string?>("--prompt", "-p") { Description = "one prompt" };
         var promptsFile = new Option<string?>("--prompts-file") { Description = "prompts: a JSON array of strings, a reference file with cases[].prompt, or one prompt per line" };
         var top = new Option<int>("--top") { Description = "top logits listed per position", DefaultValueFactory = _ => 10 };
@@ -28,7 +28,7 @@ internal static class LogitsCommand
             if (topK < 1) throw new UsageException($"--top must be at least 1 (got {topK})");
             if (greedyCount < 0) throw new UsageException($"--greedy must be 0 or more (got {greedyCount})");
             // The references were computed with an f32 cache: f16 alone would move logits by up to ~0.016.
-            var contextOptions = common.ContextOptions(parse, GgmlType.F32, io);
+            var contextOptions = common.ContextOptions(parse, io);
             string modelPath = parse.GetValue(common.Model)!;
             using var model = CommonOptions.LoadModel(modelPath, io, out _);
             using var context = model.CreateContext(contextOptions);

@@ -26,7 +26,7 @@ internal static class QuantizeCommand
                 throw new UsageException(e.Message);
             }
             var started = System.Diagnostics.Stopwatch.StartNew();
-            var progress = new ProgressReporter(io.Err, "quantize", "tensors");
+            using var progress = new ProgressReporter(io, "quantize", "tensors");
             var report = ModelQuantizer.Quantize(parse.GetValue(input)!, parse.GetValue(output)!, new QuantizeOptions
             {
                 Target = mix.BaseType,
@@ -34,6 +34,7 @@ internal static class QuantizeCommand
                 AllowRequantize = parse.GetValue(requantize),
                 KeepUnquantizable = parse.GetValue(keep),
             }, io.Cancellation, progress.Report);
+            progress.Clear();
             foreach (var warning in report.Warnings) io.Err.WriteLine($"warning: {warning}");
             io.Out.WriteLine($"quantized {report.Quantized} tensors to {mix.Name}, kept {report.Kept}; {report.InputBytes / 1048576.0:F2} MiB -> {report.OutputBytes / 1048576.0:F2} MiB in {started.Elapsed.TotalSeconds:F1} s");
             return 0;

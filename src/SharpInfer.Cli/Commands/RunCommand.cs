@@ -41,9 +41,9 @@ internal static class RunCommand
             if (sequences is < 1 or > 256) throw new UsageException($"--parallel must be 1..256 (got {sequences})");
             if (sequences > 1 && parse.GetValue(contextShift)) throw new UsageException("--context-shift works with one sequence only");
             if (sequences > 1 && parse.GetValue(promptCache) is not null) throw new UsageException("--prompt-cache works with one sequence only");
-            var contextOptions = common.ContextOptions(parse, GgmlType.F16, io, sequences, parse.GetValue(unified));
+            var contextOptions = common.ContextOptions(parse, io, sequences, parse.GetValue(unified));
 
-            string modelPath = parse.GetValue(common.Model)!;
+            string modelPath = CommonOptions.ResolveModel(parse.GetValue(common.Model)!);
             // A prompt cache may only replace a state file of ours (or nothing): refused before anything is loaded.
             if (parse.GetValue(promptCache) is { } cachePath) OutputFile.CheckTarget(cachePath, KvState.FileKind, modelPath);
             using var model = CommonOptions.LoadModel(modelPath, io, out double loadMs);
@@ -58,6 +58,12 @@ internal static class RunCommand
             if (!asJson) io.Err.WriteLine(context.Kv.Describe());
             var generator = new Generator(context);
             generator.Warning += w => io.Err.WriteLine($"warning: {w}");
+            using var promptProgress = new ProgressReporter(io, "prompt", "tokens");
+            if (promptTokens > contextOptions.MicroBatchSize) generator.PromptProgress = (done, total) =>
+            {
+                promptProgress.Report(done, total);
+                if (done == total) promptProgress.Clear();
+            };
             generator.ContextShifted += (kept, discarded) =>
             {
                 if (!asJson) io.Err.WriteLine($"context shift: kept {kept}, discarded {discarded}");

@@ -39,7 +39,16 @@ internal static class ServeBenchCommand
             if (!(seconds > 0)) throw new UsageException("--timeout must be positive");
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, io.Cancellation);
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { Timeout = TimeSpan.FromSeconds(seconds) };
-            var bench = new ServeBenchmark(http, baseUri, parse.GetValue(apiKey)) { PromptTokens = p, GenerateTokens = n, RequestsPerClient = r, SharedPrefix = s };
+            using var progress = new ProgressReporter(io, "serve-bench", "requests");
+            int ended = 0, total = levels.Sum() * r;
+            var bench = new ServeBenchmark(http, baseUri, parse.GetValue(apiKey))
+            {
+                PromptTokens = p,
+                GenerateTokens = n,
+                RequestsPerClient = r,
+                SharedPrefix = s,
+                RequestEnded = () => progress.Report(Interlocked.Increment(ref ended), total),
+            };
             int vocabulary = parse.GetValue(vocab) is > 0 and var v ? v
                 : await bench.VocabularyAsync(linked.Token) ?? throw new ArgumentException("the server does not report its vocabulary size in /v1/models; pass --vocab N");
             // One short request first, so no level pays for warm-up.
@@ -49,6 +58,7 @@ internal static class ServeBenchCommand
             {
                 var result = await bench.RunAsync(level, vocabulary, linked.Token);
                 results.Add(result);
+                progress.Clear();
                 if (fmt == "md") io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{level} clients: {result.TokensPerSecond:F1} tokens/s"));
             }
             if (fmt == "json") WriteJson(io.Out, results, p, n);

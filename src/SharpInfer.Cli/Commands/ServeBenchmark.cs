@@ -42,6 +42,9 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
     public int SharedPrefix { get; init; }
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>Hears each request that ends (completed or failed), on the thread that ran it.</summary>
+    public Action? RequestEnded { get; init; }
+
     /// <summary>The vocabulary size the server reports in /v1/models (meta.n_vocab, as llama-server and ours give it).</summary>
     public async Task<int?> VocabularyAsync(CancellationToken cancellation)
     {
@@ -67,6 +70,7 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
             {
                 var prompt = Prompt(vocab, (ulong)(clients * 1_000_003 + client * 1009 + r));
                 var one = await RequestAsync(prompt, cancellation);
+                RequestEnded?.Invoke();
                 lock (ttft)
                 {
                     if (one is null)

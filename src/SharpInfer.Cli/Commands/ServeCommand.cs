@@ -15,9 +15,9 @@ internal static class ServeCommand
         var parallel = new Option<int>("--parallel", "-np") { Description = "sequences decoded together (a request with n choices takes n); more requests queue", DefaultValueFactory = _ => 4 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "tokens evaluated per step: every running sequence's next token, then waiting prompt tokens (default: the micro-batch size)" };
         var queue = new Option<int>("--max-queue") { Description = "requests that may wait beyond the running ones; more are answered 503", DefaultValueFactory = _ => 64 };
-        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on every API request" };
-        var template = new Option<string?>("--chat-template") { Description = "Jinja chat template file to use instead of the model's" };
-        var slots = new Option<string?>("--slot-save-path") { Description = "folder for POST /slots/{id}?action=save|restore files" };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on every API request (default: none, no key needed)" };
+        var template = new Option<string?>("--chat-template") { Description = "Jinja chat template file to use instead of the model's (default: the model's own, or ChatML)" };
+        var slots = new Option<string?>("--slot-save-path") { Description = "folder for POST /slots/{id}?action=save|restore files (default: none, slot files are off)" };
         var alias = new Option<string?>("--alias") { Description = "model name the API reports (default: the file name)" };
         var noPrefix = new Option<bool>("--no-prefix-cache") { Description = "do not keep evaluated prefixes for later requests" };
         var body = new Option<long>("--max-body") { Description = "largest request body in bytes (larger: 413)", DefaultValueFactory = _ => 8 << 20 };
@@ -26,14 +26,12 @@ internal static class ServeCommand
         common.AddTo(command);
         command.SetAction(async (parse, cancellation) =>
         {
-            // SIGTERM (and Ctrl+C) is how a server is stopped: it drains and the process exits 0.
-            io.SignalIsNormalStop = true;
-            var context = common.ContextOptions(parse, GgmlType.F16, io);
+            var context = common.ContextOptions(parse, io);
             double graceSeconds = parse.GetValue(grace);
             if (!double.IsFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > 3600) throw new UsageException($"--shutdown-grace must be 0..3600 seconds (got {graceSeconds})");
             var options = new ServerOptions
             {
-                ModelPath = parse.GetValue(common.Model)!,
+                ModelPath = CommonOptions.ResolveModel(parse.GetValue(common.Model)!),
                 ModelAlias = parse.GetValue(alias),
                 Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port),
@@ -53,6 +51,7 @@ internal static class ServeCommand
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
             };
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, io.Cancellation);
+            io.SignalsEndNormally = true;
             return await InferenceServer.RunAsync(options, io.Err, linked.Token);
         });
         return command;

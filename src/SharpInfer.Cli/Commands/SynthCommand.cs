@@ -33,8 +33,9 @@ internal static class SynthCommand
             string path = parse.GetValue(output)!;
             var clock = Stopwatch.StartNew();
             var fallbacks = new FallbackLog();
-            var progress = new ProgressReporter(io.Err, "synth", "tensors");
+            using var progress = new ProgressReporter(io, "synth", "tensors");
             long parameters = ModelSynthesizer.Write(s, mix, vocabPath, path, (ulong)parse.GetValue(seed), fallbacks, io.Cancellation, progress.Report);
+            progress.Clear();
             foreach (string line in fallbacks.Lines) io.Err.WriteLine($"warning: {line}");
             long bytes = new FileInfo(path).Length;
             io.Out.WriteLine($"wrote {path}: {s.Name} {mix.Name}, {parameters / 1e9:F2} B parameters, {bytes / 1048576.0:F1} MiB in {clock.Elapsed.TotalSeconds:F1} s");

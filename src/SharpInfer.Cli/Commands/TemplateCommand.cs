@@ -17,8 +17,8 @@ internal static class TemplateCommand
         var file = new Argument<string>("FILE") { Description = "Jinja chat template" };
         var messages = new Option<string>("--messages") { Description = "JSON file: an array of messages, or an object with messages, optional tools and other template variables", Required = true };
         var generationPrompt = new Option<bool>("--add-generation-prompt") { Description = "end with the opening of an assistant turn" };
-        var bos = new Option<string>("--bos-token") { Description = "the bos_token text", DefaultValueFactory = _ => "" };
-        var eos = new Option<string>("--eos-token") { Description = "the eos_token text", DefaultValueFactory = _ => "" };
+        var bos = new Option<string>("--bos-token") { Description = "the bos_token text (default: empty)", DefaultValueFactory = _ => "" };
+        var eos = new Option<string>("--eos-token") { Description = "the eos_token text (default: empty)", DefaultValueFactory = _ => "" };
         var date = new Option<string?>("--date") { Description = "what strftime_now formats (ISO 8601, e.g. 2026-01-02T03:04:05; default: now)" };
         var command = new Command("template", "Render a chat template with messages, as a model would see them") { file, messages, generationPrompt, bos, eos, date };
         command.SetAction(parse =>

@@ -23,7 +23,7 @@ internal static class TokenizeCommand
             string? t = parse.GetValue(text), f = parse.GetValue(file);
             if ((t is null) == (f is null)) throw new UsageException("give exactly one of --text or --file");
             string input = t ?? File.ReadAllText(f!, Encoding.UTF8);
-            using var gguf = GgufFile.Open(parse.GetValue(model)!);
+            using var gguf = GgufFile.Open(CommonOptions.ResolveModel(parse.GetValue(model)!));
             var vocabulary = Vocabulary.FromGguf(gguf.Metadata);
             foreach (var warning in vocabulary.Warnings) io.Err.WriteLine($"warning: {warning}");
             var tokenizer = new Tokenizer(vocabulary);

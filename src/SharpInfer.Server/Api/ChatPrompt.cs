@@ -58,18 +58,9 @@ internal static class ChatPrompt
     /// <summary>Renders the conversation; a template error (raise_exception included) is a 400.</summary>
     public static string Render(LoadedModel model, JsonArray messages, JsonArray? tools, bool addGenerationPrompt)
     {
-        var vocab = model.Model.Tokenizer.Vocabulary;
-        var input = new ChatTemplateInput
-        {
-            Messages = messages,
-            AddGenerationPrompt = addGenerationPrompt,
-            BosToken = vocab.Bos >= 0 ? vocab.TokenText(vocab.Bos) : "",
-            EosToken = vocab.Eos >= 0 ? vocab.TokenText(vocab.Eos) : "",
-            Tools = tools is null ? null : (JsonArray)tools.DeepClone(),
-        };
         try
         {
-            return model.Template.Render(input);
+            return model.Host.RenderChat(messages, tools is null ? null : (JsonArray)tools.DeepClone(), addGenerationPrompt);
         }
         catch (TemplateException e)
         {
@@ -77,16 +68,6 @@ internal static class ChatPrompt
         }
     }
 
-    /// <summary>
-    /// Tokenizes rendered text: special-token text becomes those tokens, and BOS is added as the model asks, but
-    /// not twice when the template wrote it already.
-    /// </summary>
-    public static int[] Tokenize(LoadedModel model, string text)
-    {
-        var tokenizer = model.Model.Tokenizer;
-        var tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
-        int bos = tokenizer.Vocabulary.Bos;
-        if (tokens.Length >= 2 && bos >= 0 && tokens[0] == bos && tokens[1] == bos) tokens = tokens[1..];
-        return tokens;
-    }
+    /// <summary>Tokenizes rendered text (see <see cref="Inference.InferenceHost.TokenizeChatPrompt"/>).</summary>
+    public static int[] Tokenize(LoadedModel model, string text) => model.Host.TokenizeChatPrompt(text);
 }

@@ -102,6 +102,30 @@ public static class OutputFile
         }
     }
 
+    /// <summary>
+    /// Puts a finished file (written elsewhere by its own rules, such as a resumable download) in place of
+    /// <paramref name="path"/> by this class's rule: the target is checked as <see cref="Write"/> checks it, the file is
+    /// fsynced (and shown to <paramref name="beforeRename"/>), renamed over the target and the folder fsynced.
+    /// <paramref name="finished"/> must be in the target's folder, so the rename is atomic.
+    /// </summary>
+    public static void Commit(string finished, string path, FileKind kind, Action<SafeFileHandle>? beforeRename = null)
+    {
+        string full = Path.GetFullPath(path);
+        string source = Path.GetFullPath(finished);
+        if (!string.Equals(Path.GetDirectoryName(source), Path.GetDirectoryName(full), StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{finished} must be in the folder of {path} to replace it atomically");
+        }
+        CheckTarget(path, kind, finished);
+        using (var stream = new FileStream(source, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+        {
+            stream.Flush(flushToDisk: true);
+            beforeRename?.Invoke(stream.SafeFileHandle);
+        }
+        File.Move(source, full, overwrite: true);
+        SyncFolder(Path.GetDirectoryName(full)!);
+    }
+
     /// <summary>The temporary file this process writes for <paramref name="fullPath"/>.</summary>
     public static string TemporaryPath(string fullPath) => fullPath + TempMarker + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 

@@ -39,8 +39,8 @@ public sealed class GgufWriter
     /// </summary>
     public bool PadEmptyDataSection { get; set; } = true;
 
-    /// <summary>Hears (tensors written, tensors in all) after each tensor's data while the file is written.</summary>
-    public Action<int, int>? Progress { get; set; }
+    /// <summary>Hears how far the write got after each tensor's data.</summary>
+    public Action<GgufWriteProgress>? Progress { get; set; }
 
     /// <summary>Number of tensors added.</summary>
     public int TensorCount => _tensors.Count;
@@ -117,6 +117,7 @@ public sealed class GgufWriter
         // The data section starts aligned; a file without tensors has no data section and ends here.
         if (_tensors.Count > 0 || PadEmptyDataSection) WritePadding(counting, alignment);
         int done = 0;
+        long dataBytes = _tensors.Sum(t => t.ByteSize), dataDone = 0;
         foreach (var t in _tensors)
         {
             long before = counting.Written;
@@ -127,7 +128,8 @@ public sealed class GgufWriter
                 throw new InvalidOperationException($"tensor {SafeText.Quote(t.Name)} wrote {wrote} bytes, expected {t.ByteSize}");
             }
             WritePadding(counting, alignment);
-            Progress?.Invoke(++done, _tensors.Count);
+            dataDone += wrote;
+            Progress?.Invoke(new GgufWriteProgress(++done, _tensors.Count, dataDone, dataBytes));
         }
         counting.Flush();
     }
@@ -228,3 +230,10 @@ public sealed class GgufWriter
         s.Write(b);
     }
 }
+
+/// <summary>How far a <see cref="GgufWriter"/> got: tensors and tensor-data bytes written, of how many.</summary>
+/// <param name="TensorsDone">Tensors written.</param>
+/// <param name="Tensors">Tensors in all.</param>
+/// <param name="BytesDone">Tensor data bytes written.</param>
+/// <param name="Bytes">Tensor data bytes in all.</param>
+public readonly record struct GgufWriteProgress(int TensorsDone, int Tensors, long BytesDone, long Bytes);

@@ -12,11 +12,13 @@ public sealed partial class GenerationScheduler
     private readonly List<(ScheduledChoice Choice, int Tokens)> _prefills = new();
     private readonly List<ScheduledChoice> _decodes = new();
 
-    private int FreeCells => _kv.Capacity - _kv.Used;
+    private int FreeCells => _kv.Capacity - _kv.Used - EmbeddingReserve;
 
     /// <summary>Moves waiting requests to running, oldest first, while sequences and cells allow.</summary>
     private void Admit()
     {
+        // An embedding that could not start for want of cells goes first; new requests would keep taking them.
+        if (_activeEmbedding is null && _waitingEmbeddings.Count > 0) return;
         while (_waiting.First is { } node)
         {
             var r = node.Value;

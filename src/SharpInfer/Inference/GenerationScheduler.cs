@@ -14,8 +14,8 @@ namespace SharpInfer.Inference;
 /// prefixes are evicted (least recently used first), then the newest request is paused and resumed later.
 /// <para>
 /// Sequence ids: 0..<see cref="MaxRunningSequences"/> − 1 run choices; the next id holds the prefix cache's cells,
-/// the one after is scratch for slot files. The context must be unified with at least
-/// <see cref="MaxRunningSequences"/> + 2 sequences (<see cref="RequiredSequences"/>). While the scheduler runs, nothing
+/// the one after is scratch for slot files, the last computes embeddings (<see cref="EmbedAsync"/>). The context
+/// must be unified with at least <see cref="MaxRunningSequences"/> + 3 sequences (<see cref="RequiredSequences"/>). While the scheduler runs, nothing
 /// else may use the context.
 /// </para>
 /// </summary>
@@ -24,7 +24,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private readonly InferenceContext _context;
     private readonly KvCacheSet _kv;
     private readonly PrefixCache? _prefixCache;
-    private readonly int _holderSeq, _scratchSeq, _stepTokens, _maxQueued;
+    private readonly int _holderSeq, _scratchSeq, _embeddingSeq, _stepTokens, _maxQueued;
     private readonly bool _verify;
     private readonly TimeSpan _stepDelay;
     private readonly ConcurrentQueue<ScheduledRequest> _incoming = new();
@@ -45,7 +45,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private int _runningCount, _cellsUsed, _prefixCells;
 
     /// <summary>Sequence ids a context needs for a scheduler that runs <paramref name="maxRunningSequences"/> sequences.</summary>
-    public static int RequiredSequences(int maxRunningSequences) => maxRunningSequences + 2;
+    public static int RequiredSequences(int maxRunningSequences) => maxRunningSequences + 3;
 
     /// <summary>Starts the engine thread on <paramref name="context"/> (which the caller keeps owning and disposes after this).</summary>
     public GenerationScheduler(InferenceContext context, SchedulerOptions? options = null)
@@ -56,7 +56,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
         _kv = context.Kv;
         if (!_kv.Options.Unified) throw new ArgumentException("the scheduler needs a unified KV cache (one pool shared by all sequences)");
         int sequences = context.Options.MaxSequences;
-        MaxRunningSequences = options.MaxRunningSequences > 0 ? options.MaxRunningSequences : sequences - 2;
+        MaxRunningSequences = options.MaxRunningSequences > 0 ? options.MaxRunningSequences : sequences - 3;
         if (MaxRunningSequences < 1 || RequiredSequences(MaxRunningSequences) > sequences)
         {
             throw new ArgumentException($"the context has {sequences} sequence ids; a scheduler running {Math.Max(1, MaxRunningSequences)} sequences needs {RequiredSequences(Math.Max(1, MaxRunningSequences))}");
@@ -69,6 +69,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
         _stepDelay = options.StepDelay;
         _holderSeq = MaxRunningSequences;
         _scratchSeq = MaxRunningSequences + 1;
+        _embeddingSeq = MaxRunningSequences + 2;
         if (_kv.Used != 0) throw new ArgumentException("the scheduler needs an empty KV cache");
         if (options.PrefixCache && _kv.Groups.Count == 1) _prefixCache = new PrefixCache(_kv.Main.Stream(0).Cells, _holderSeq);
         for (int s = MaxRunningSequences - 1; s >= 0; s--) _freeSeqs.Push(s);
@@ -217,7 +218,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     {
         try
         {
-            while (!_stop || _running.Count > 0 || _waiting.Count > 0 || !_incoming.IsEmpty)
+            while (!_stop || _running.Count > 0 || _waiting.Count > 0 || !_incoming.IsEmpty || EmbeddingsPending)
             {
                 try
                 {
@@ -243,10 +244,14 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
     private bool Iterate()
     {
         TakeIncoming();
+        TakeIncomingEmbeddings();
         RunJobs();
         ReapCancelled();
+        ReapEmbeddings();
+        AdmitEmbedding();
         Admit();
-        if (_running.Count == 0) return false;
+        bool embedded = StepEmbedding();
+        if (_running.Count == 0) return embedded;
         Step();
         if (_stepDelay > TimeSpan.Zero) Thread.Sleep(_stepDelay);
         return true;
@@ -264,6 +269,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
             r.Registration.Dispose();
             r.Done.TrySetResult();
         }
+        while (_incomingEmbeddings.TryDequeue(out var job)) EndEmbedding(job, j => j.Done.TrySetException(new SchedulerUnavailableException("the scheduler has stopped", shuttingDown: true)));
     }
 
     private void TakeIncoming()
@@ -320,6 +326,7 @@ public sealed partial class GenerationScheduler : IAsyncDisposable
             r.Registration.Dispose();
             r.Done.TrySetResult();
         }
+        FailEmbeddings(new InvalidOperationException($"embedding failed: {error.Message}", error));
         _kv.Clear();
         _prefixCache?.Reset();
     }

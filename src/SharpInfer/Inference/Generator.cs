@@ -22,6 +22,9 @@ public sealed class Generator(InferenceContext context)
     /// <summary>Observes each context shift (tokens kept, tokens discarded).</summary>
     public event Action<int, int>? ContextShifted;
 
+    /// <summary>Hears (prompt tokens evaluated, prompt tokens to evaluate) after each chunk of the prompt.</summary>
+    public Action<int, int>? PromptProgress { get; set; }
+
     /// <summary>Receives non-fatal problems (an unusable prompt cache, for instance).</summary>
     public event Action<string>? Warning;
 
@@ -325,7 +328,8 @@ public sealed class Generator(InferenceContext context)
     private int Prefill(int[] tokens, int seq, CancellationToken cancellation)
     {
         int start = Context.Kv.SeqPosMax(seq) + 1;
-        int chunk = Math.Min(tokens.Length, Math.Max(1, Context.Options.MicroBatchSize * 4));
+        // Decode splits a batch into micro-batches anyway: with a listener, one micro-batch per batch reports as often as possible.
+        int chunk = Math.Min(tokens.Length, Math.Max(1, Context.Options.MicroBatchSize * (PromptProgress is null ? 4 : 1)));
         var batch = new Batch(chunk);
         for (int i = 0; i < tokens.Length; i += chunk)
         {
@@ -334,6 +338,7 @@ public sealed class Generator(InferenceContext context)
             int n = Math.Min(chunk, tokens.Length - i);
             for (int j = 0; j < n; j++) batch.Add(tokens[i + j], start + i + j, seq, i + j == tokens.Length - 1);
             Context.Decode(batch);
+            PromptProgress?.Invoke(i + n, tokens.Length);
         }
         return start + tokens.Length;
     }

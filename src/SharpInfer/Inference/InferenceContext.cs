@@ -16,6 +16,8 @@ public sealed unsafe class InferenceContext : IDisposable
     private readonly int[] _primary, _outputs;
     private readonly KvPlacement _placement;
     private NativeBuffer<float> _logits;
+    private NativeBuffer<float>? _hidden;
+    private bool _lastWasHidden;
     private int[] _outputRowOfToken = [];
     private int _outputCount;
 
@@ -104,7 +106,19 @@ public sealed unsafe class InferenceContext : IDisposable
     /// of any length fits a window cache of window + micro-batch cells). Logits of the tokens that asked for them are
     /// available through <see cref="GetLogits"/> until the next call.
     /// </summary>
-    public void Decode(Batch batch)
+    public void Decode(Batch batch) => Evaluate(batch, hidden: false);
+
+    /// <summary>
+    /// Evaluates a batch exactly as <see cref="Decode"/> does (the cache is filled the same way), but the tokens that
+    /// ask for output get their final-normed hidden state instead of logits: <see cref="EmbeddingLength"/> floats each,
+    /// read with <see cref="GetOutputHidden"/> until the next call. This is what embeddings are pooled from.
+    /// </summary>
+    public void DecodeHidden(Batch batch) => Evaluate(batch, hidden: true);
+
+    /// <summary>Width of a hidden-state row (the model's embedding length).</summary>
+    public int EmbeddingLength => Model.Spec.EmbeddingLength;
+
+    private void Evaluate(Batch batch, bool hidden)
     {
         int n = batch.Count;
         if (n == 0) return;
@@ -117,8 +131,9 @@ public sealed unsafe class InferenceContext : IDisposable
         // One micro-batch reserves atomically by itself; several are dry-run first so none can fail half-way.
         if (n > ubatch) Kv.CheckFits(view, ubatch);
 
-        EnsureOutputs(batch.OutputCount, n);
-        int vocab = VocabSize;
+        EnsureOutputs(batch.OutputCount, n, hidden);
+        int width = hidden ? EmbeddingLength : VocabSize;
+        float* output = hidden ? _hidden!.Pointer : _logits.Pointer;
         int outputRow = 0;
         for (int start = 0; start < n; start += ubatch)
         {
@@ -137,11 +152,14 @@ public sealed unsafe class InferenceContext : IDisposable
                 _placement,
                 start,
                 _outputs.AsSpan(0, outs));
-            _pass.Run(fb, Kv, _logits.Pointer + (long)outputRow * vocab);
-            LogitsGuard.Check(_logits.Pointer + (long)outputRow * vocab, vocab, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count));
+            float* rows = output + (long)outputRow * width;
+            if (hidden) _pass.RunHidden(fb, Kv, rows);
+            else _pass.Run(fb, Kv, rows);
+            LogitsGuard.Check(rows, width, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count));
             outputRow += outs;
         }
         _outputCount = batch.OutputCount;
+        _lastWasHidden = hidden;
         int row = 0;
         for (int i = 0; i < n; i++) _outputRowOfToken[i] = batch.Logits[i] ? row++ : -1;
         _step++;
@@ -160,6 +178,7 @@ public sealed unsafe class InferenceContext : IDisposable
     /// <summary>Logits of token <paramref name="batchIndex"/> of the last batch (which must have asked for them).</summary>
     public ReadOnlySpan<float> GetLogits(int batchIndex)
     {
+        if (_lastWasHidden) throw new InvalidOperationException("the last batch was evaluated for hidden states (DecodeHidden), not logits");
         if ((uint)batchIndex >= (uint)_outputRowOfToken.Length || _outputRowOfToken[batchIndex] < 0)
         {
             throw new InvalidOperationException($"no logits for batch index {batchIndex}: the token did not ask for them");
@@ -170,13 +189,35 @@ public sealed unsafe class InferenceContext : IDisposable
     /// <summary>Logits of the <paramref name="output"/>-th requested token of the last batch, in batch order.</summary>
     public ReadOnlySpan<float> GetOutputLogits(int output)
     {
+        if (_lastWasHidden) throw new InvalidOperationException("the last batch was evaluated for hidden states (DecodeHidden), not logits");
         if ((uint)output >= (uint)_outputCount) throw new ArgumentOutOfRangeException(nameof(output), $"the last batch produced {_outputCount} logit rows");
         return new ReadOnlySpan<float>(_logits.Pointer + (long)output * VocabSize, VocabSize);
     }
 
-    private void EnsureOutputs(int outputs, int tokens)
+    /// <summary>
+    /// The final-normed hidden state of the <paramref name="output"/>-th requested token of the last batch, which
+    /// must have been evaluated with <see cref="DecodeHidden"/>.
+    /// </summary>
+    public ReadOnlySpan<float> GetOutputHidden(int output)
     {
-        if ((long)outputs * VocabSize > _logits.Length)
+        if (!_lastWasHidden) throw new InvalidOperationException("the last batch was evaluated for logits (Decode), not hidden states");
+        if ((uint)output >= (uint)_outputCount) throw new ArgumentOutOfRangeException(nameof(output), $"the last batch produced {_outputCount} hidden rows");
+        return new ReadOnlySpan<float>(_hidden!.Pointer + (long)output * EmbeddingLength, EmbeddingLength);
+    }
+
+    private void EnsureOutputs(int outputs, int tokens, bool hidden)
+    {
+        if (hidden)
+        {
+            // Allocated on first use: contexts that only generate never hold it.
+            long floats = Math.Max(1L, outputs) * EmbeddingLength;
+            if (_hidden is null || floats > _hidden.Length)
+            {
+                _hidden?.Dispose();
+                _hidden = new NativeBuffer<float>(floats);
+            }
+        }
+        else if ((long)outputs * VocabSize > _logits.Length)
         {
             _logits.Dispose();
             _logits = new NativeBuffer<float>((long)outputs * VocabSize);
@@ -221,6 +262,7 @@ public sealed unsafe class InferenceContext : IDisposable
         _pass.Dispose();
         Kv.Dispose();
         _logits.Dispose();
+        _hidden?.Dispose();
         Pool.Dispose();
     }
 }

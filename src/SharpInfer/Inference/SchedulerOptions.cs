@@ -4,8 +4,9 @@ namespace SharpInfer.Inference;
 public sealed record SchedulerOptions
 {
     /// <summary>
-    /// Sequences decoded together at most (0: the context's <see cref="ContextOptions.MaxSequences"/> − 2, since the
-    /// scheduler keeps two sequence ids for itself: the prefix cache's holder and a scratch id for slot files). A
+    /// Sequences decoded together at most (0: the context's <see cref="ContextOptions.MaxSequences"/> − 3, since the
+    /// scheduler keeps three sequence ids for itself: the prefix cache's holder, a scratch id for slot files and one
+    /// for embeddings). A
     /// request with n choices runs n sequences; requests beyond this wait in the queue.
     /// </summary>
     public int MaxRunningSequences { get; init; }

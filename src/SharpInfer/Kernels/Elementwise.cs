@@ -17,6 +17,10 @@ public static unsafe class Elementwise
         {
             for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(y + i) + Vector256.Load(x + i), y + i);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.Load(y + i) + Vector128.Load(x + i), y + i);
+        }
         for (; i < n; i++) y[i] += x[i];
     }
 
@@ -33,6 +37,11 @@ public static unsafe class Elementwise
         {
             var va = Vector256.Create(a);
             for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.FusedMultiplyAdd(Vector256.Load(x + i), va, Vector256.Load(y + i)), y + i);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var va = Vector128.Create(a);
+            for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.FusedMultiplyAdd(Vector128.Load(x + i), va, Vector128.Load(y + i)), y + i);
         }
         for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(x[i], a, y[i]);
     }
@@ -54,6 +63,11 @@ public static unsafe class Elementwise
             var va = Vector256.Create(a);
             for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(x + i) * va, y + i);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var va = Vector128.Create(a);
+            for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.Load(x + i) * va, y + i);
+        }
         for (; i < n; i++) y[i] = x[i] * a;
     }
 
@@ -67,6 +81,12 @@ public static unsafe class Elementwise
             var vm = Vector256.Create(float.NegativeInfinity);
             for (; i + 8 <= n; i += 8) vm = Vector256.Max(vm, Vector256.Load(x + i));
             for (int k = 0; k < 8; k++) m = MathF.Max(m, vm[k]);
+        }
+        else if (Vector128.IsHardwareAccelerated && n >= 4)
+        {
+            var vm = Vector128.Create(float.NegativeInfinity);
+            for (; i + 4 <= n; i += 4) vm = Vector128.Max(vm, Vector128.Load(x + i));
+            for (int k = 0; k < 4; k++) m = MathF.Max(m, vm[k]);
         }
         for (; i < n; i++) m = MathF.Max(m, x[i]);
         return m;

@@ -661,6 +661,14 @@ public static unsafe partial class KernelSelfCheck
         {
             for (int i = 0; i < input.Length; i += 16)
             {
+                if (Vector128.IsHardwareAccelerated)
+                {
+                    for (int quarter = 0; quarter < 16; quarter += 4)
+                    {
+                        FastExp.Exp(Vector128.Load(xp + i + quarter)).Store(o8);
+                        for (int k = 0; k < 4; k++) CheckSame(failures, "FastExp 128", input[i + quarter + k], FastExp.ExpScalar(input[i + quarter + k]), o8[k]);
+                    }
+                }
                 if (Vector256.IsHardwareAccelerated)
                 {
                     for (int half = 0; half < 16; half += 8)

@@ -20,6 +20,11 @@ public static unsafe class RmsNorm
             var s = Vector256.Create(scale);
             for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(x + i) * s * Vector256.Load(weight + i), y + i);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var s = Vector128.Create(scale);
+            for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.Load(x + i) * s * Vector128.Load(weight + i), y + i);
+        }
         for (; i < n; i++) y[i] = x[i] * scale * weight[i];
     }
 
@@ -63,6 +68,19 @@ public static unsafe class RmsNorm
                     acc = Vector256.FusedMultiplyAdd(v, v, acc);
                 }
                 total += Vector256.Sum(acc);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 32 <= n; i += 32)
+            {
+                var acc = Vector128<float>.Zero;
+                for (int k = 0; k < 32; k += 4)
+                {
+                    var v = Vector128.Load(x + i + k);
+                    acc = Vector128.FusedMultiplyAdd(v, v, acc);
+                }
+                total += Vector128.Sum(acc);
             }
         }
         for (; i < n; i++) total += (double)x[i] * x[i];

@@ -71,17 +71,66 @@ public static unsafe class Rope
     /// </summary>
     public static void Apply(float* x, int heads, int headDim, float* cache, int dims, bool neox)
     {
-        if (!Vector256.IsHardwareAccelerated)
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                float* v = x + h * headDim;
+                if (neox) RotateHalves(v, cache, dims);
+                else RotatePairs(v, cache, dims);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                float* v = x + h * headDim;
+                if (neox) RotateHalves128(v, cache, dims);
+                else RotatePairs128(v, cache, dims);
+            }
+        }
+        else
         {
             ApplyScalar(x, heads, headDim, cache, dims, neox);
-            return;
         }
-        for (int h = 0; h < heads; h++)
+    }
+
+    /// <summary><see cref="RotatePairs"/> four values (two pairs) at a time.</summary>
+    private static void RotatePairs128(float* v, float* cache, int dims)
+    {
+        int i = 0;
+        var sign = Vector128.Create(-1f, 1f, -1f, 1f);
+        for (; i + 4 <= dims; i += 4)
         {
-            float* v = x + h * headDim;
-            if (neox) RotateHalves(v, cache, dims);
-            else RotatePairs(v, cache, dims);
+            var cs = Vector128.Load(cache + i);
+            var xv = Vector128.Load(v + i);
+            var cos = Vector128.Shuffle(cs, Vector128.Create(0, 0, 2, 2));
+            var sin = Vector128.Shuffle(cs, Vector128.Create(1, 1, 3, 3)) * sign;
+            var swapped = Vector128.Shuffle(xv, Vector128.Create(1, 0, 3, 2));
+            Vector128.FusedMultiplyAdd(xv, cos, swapped * sin).Store(v + i);
         }
+        for (; i < dims; i += 2) RotateOne(v + i, v + i + 1, cache[i], cache[i + 1]);
+    }
+
+    /// <summary><see cref="RotateHalves"/> four (xᵢ, xᵢ₊d/2) pairs at a time.</summary>
+    private static void RotateHalves128(float* v, float* cache, int dims)
+    {
+        int half = dims / 2;
+        int i = 0;
+        var evens = Vector128.Create(0, 2, 0, 2);
+        var odds = Vector128.Create(1, 3, 1, 3);
+        for (; i + 4 <= half; i += 4)
+        {
+            var a = Vector128.Load(cache + 2 * i);
+            var b = Vector128.Load(cache + 2 * i + 4);
+            var cos = Vector128.Create(Vector128.Shuffle(a, evens).GetLower(), Vector128.Shuffle(b, evens).GetLower());
+            var sin = Vector128.Create(Vector128.Shuffle(a, odds).GetLower(), Vector128.Shuffle(b, odds).GetLower());
+            var x0 = Vector128.Load(v + i);
+            var x1 = Vector128.Load(v + i + half);
+            Vector128.FusedMultiplyAdd(x0, cos, -(x1 * sin)).Store(v + i);
+            Vector128.FusedMultiplyAdd(x0, sin, x1 * cos).Store(v + i + half);
+        }
+        for (; i < half; i++) RotateOne(v + i, v + i + half, cache[2 * i], cache[2 * i + 1]);
     }
 
     /// <summary>

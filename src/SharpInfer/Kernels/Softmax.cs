@@ -32,6 +32,16 @@ public static unsafe class Softmax
                 sum += Vector256.Sum(e);
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var vmax = Vector128.Create(max);
+            for (; i + 4 <= n; i += 4)
+            {
+                var e = FastExp.Exp(Vector128.Load(x + i) - vmax);
+                Vector128.Store(e, x + i);
+                sum += Vector128.Sum(e);
+            }
+        }
         for (; i < n; i++)
         {
             float e = FastExp.ExpScalar(x[i] - max);

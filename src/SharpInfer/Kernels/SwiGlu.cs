@@ -27,6 +27,15 @@ public static unsafe class SwiGlu
                 Vector256.Store(silu * Vector256.Load(up + i), output + i);
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i + 4 <= n; i += 4)
+            {
+                var g = Vector128.Load(gate + i);
+                var silu = g / (Vector128<float>.One + FastExp.Exp(-g));
+                Vector128.Store(silu * Vector128.Load(up + i), output + i);
+            }
+        }
         for (; i < n; i++) output[i] = gate[i] / (1f + FastExp.ExpScalar(-gate[i])) * up[i];
     }
 

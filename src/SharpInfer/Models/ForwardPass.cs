@@ -70,10 +70,37 @@ public sealed unsafe class ForwardPass : IDisposable
     /// </summary>
     public void Run(in ForwardBatch batch, KvCacheSet cache, float* logits)
     {
+        int outputs = RunBlocks(batch, cache);
+        if (outputs == 0) return;
+        var s = _s;
+        NormOutputs(outputs, s.OutHidden.Pointer);
+        s.MatMul.Multiply(s.Pool, _network.Output, s.OutHidden.Pointer, outputs, logits);
+        if (_network.Spec.FinalSoftcap > 0)
+        {
+            _finalLogits = logits;
+            s.Parallel(_stages, Stages.FinalSoftcap, outputs);
+        }
+        s.Phase(PassState.PhaseLogits);
+    }
+
+    /// <summary>
+    /// Runs the pass like <see cref="Run"/> but stops before the output matrix: the final-normed hidden states of the
+    /// requested tokens (what embeddings are pooled from) go to <paramref name="hidden"/>, one row of
+    /// EmbeddingLength per output.
+    /// </summary>
+    public void RunHidden(in ForwardBatch batch, KvCacheSet cache, float* hidden)
+    {
+        int outputs = RunBlocks(batch, cache);
+        if (outputs > 0) NormOutputs(outputs, hidden);
+    }
+
+    /// <summary>Embeds the batch and runs every block over it; returns the number of output rows asked for.</summary>
+    private int RunBlocks(in ForwardBatch batch, KvCacheSet cache)
+    {
         int n = batch.Tokens.Length;
-        if (n == 0) return;
+        if (n == 0) return 0;
         if (n > MaxTokens) throw new ArgumentException($"micro-batch of {n} tokens exceeds the {MaxTokens} this pass was sized for");
-        if (batch.Outputs.Length > MaxOutputs) throw new ArgumentException($"{batch.Outputs.Length} logit rows exceed the {MaxOutputs} this pass was sized for");
+        if (batch.Outputs.Length > MaxOutputs) throw new ArgumentException($"{batch.Outputs.Length} output rows exceed the {MaxOutputs} this pass was sized for");
         var s = _s;
         s.Cache = cache;
         s.Placement = batch.Placement;
@@ -99,21 +126,19 @@ public sealed unsafe class ForwardPass : IDisposable
             _network.FeedForwardParts[l].Run(s);
             AddResidual(n);
         }
-
-        int outputs = batch.Outputs.Length;
-        if (outputs == 0) return;
         batch.Outputs.CopyTo(s.OutputIndex);
-        s.Parallel(_stages, Stages.OutputNorm, outputs);
-        s.Phase(PassState.PhaseNorms);
-        s.MatMul.Multiply(s.Pool, _network.Output, s.OutHidden.Pointer, outputs, logits);
-        if (_network.Spec.FinalSoftcap > 0)
-        {
-            _finalLogits = logits;
-            s.Parallel(_stages, Stages.FinalSoftcap, outputs);
-        }
-        s.Phase(PassState.PhaseLogits);
+        return batch.Outputs.Length;
     }
 
+    /// <summary>The final norm of the output tokens' residual rows, written to <paramref name="destination"/>.</summary>
+    private void NormOutputs(int outputs, float* destination)
+    {
+        _normedOutputs = destination;
+        _s.Parallel(_stages, Stages.OutputNorm, outputs);
+        _s.Phase(PassState.PhaseNorms);
+    }
+
+    private float* _normedOutputs;
     private float* _finalLogits;
 
     private void AddResidual(int n)
@@ -171,7 +196,7 @@ public sealed unsafe class ForwardPass : IDisposable
                     RmsNorm.Apply(s.X.Pointer + (long)index * d, (float*)network.FeedForwardNorms[s.Layer], s.Xn.Pointer + (long)index * d, d, spec.RmsEpsilon);
                     break;
                 case OutputNorm:
-                    RmsNorm.Apply(s.X.Pointer + (long)s.OutputIndex[index] * d, network.OutputNorm, s.OutHidden.Pointer + (long)index * d, d, spec.RmsEpsilon);
+                    RmsNorm.Apply(s.X.Pointer + (long)s.OutputIndex[index] * d, network.OutputNorm, pass._normedOutputs + (long)index * d, d, spec.RmsEpsilon);
                     break;
                 case FinalSoftcap:
                     Softcap.Apply(pass._finalLogits + (long)index * spec.VocabSize, spec.VocabSize, spec.FinalSoftcap);

@@ -44,9 +44,9 @@ public static class ModelQuantizer
     /// <summary>
     /// Quantizes <paramref name="input"/> into <paramref name="output"/>, written atomically by the rules of
     /// <see cref="Files.OutputFile"/> (only a GGUF file is replaced, never the input). <paramref name="progress"/>
-    /// hears (tensors written, total); <paramref name="cancellation"/> stops the write and leaves no file behind.
+    /// hears the tensors and bytes written so far; <paramref name="cancellation"/> stops the write and leaves no file behind.
     /// </summary>
-    public static QuantizeReport Quantize(string input, string output, QuantizeOptions options, CancellationToken cancellation = default, Action<int, int>? progress = null)
+    public static QuantizeReport Quantize(string input, string output, QuantizeOptions options, CancellationToken cancellation = default, Action<GgufWriteProgress>? progress = null)
     {
         var mix = options.Mix ?? QuantizationMix.Parse(options.Target.ToString());
         if (!SupportedTargets.Contains(mix.BaseType))

@@ -18,10 +18,10 @@ public static class ModelSynthesizer
     /// Generates the model at <paramref name="output"/> (written atomically by the rules of
     /// <see cref="Files.OutputFile"/>; never over the vocab file); returns the number of parameters.
     /// <paramref name="fallbacks"/> records the matrices whose rows took llama.cpp's fallback type,
-    /// <paramref name="progress"/> hears (tensors written, total), and <paramref name="cancellation"/> stops the write.
+    /// <paramref name="progress"/> hears the tensors and bytes written so far, and <paramref name="cancellation"/> stops the write.
     /// </summary>
     public static long Write(ModelShape shape, QuantizationMix mix, string vocabPath, string output, ulong seed,
-        FallbackLog? fallbacks = null, CancellationToken cancellation = default, Action<int, int>? progress = null)
+        FallbackLog? fallbacks = null, CancellationToken cancellation = default, Action<GgufWriteProgress>? progress = null)
     {
         using var vocab = GgufFile.Open(vocabPath);
         var tokens = vocab.Metadata.TryGetArray("tokenizer.ggml.tokens") ?? throw new ArgumentException($"{vocabPath} has no tokenizer (tokenizer.ggml.tokens)");
