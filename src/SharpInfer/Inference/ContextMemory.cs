@@ -24,8 +24,9 @@ public static class ContextMemory
     public static (long KvBytes, long ScratchBytes) Estimate(ModelSpec spec, ContextOptions options)
     {
         int ubatch = Math.Min(options.MicroBatchSize, options.ContextSize);
-        var (k, v, cells) = KvCacheSet.ComputeBytes(CacheOptions(options), spec.KvLayout, ubatch);
-        return (checked(k + v + cells), ScratchBytes(spec, ubatch, options.ResolvedThreads, options.MaxSequences));
+        // The latent-attention mode decides both the cache rows (latents, or per-head keys and values) and the buffers.
+        var (k, v, cells) = KvCacheSet.ComputeBytes(CacheOptions(options), spec.KvLayoutFor(options.Mla), ubatch);
+        return (checked(k + v + cells), ScratchBytes(spec, ubatch, options.ResolvedThreads, options.MaxSequences, options.Mla));
     }
 
     /// <summary>
@@ -79,6 +80,6 @@ public static class ContextMemory
     /// The forward pass's buffers (laid out by the same code that allocates them) and the logits of one row per
     /// sequence; a test holds the estimate equal to what a context really allocates.
     /// </summary>
-    internal static long ScratchBytes(ModelSpec spec, int ubatch, int threads, int sequences) =>
-        checked(ForwardPass.ScratchBytesFor(spec, ubatch, ubatch, threads) + (long)Math.Max(1, sequences) * spec.VocabSize * sizeof(float));
+    internal static long ScratchBytes(ModelSpec spec, int ubatch, int threads, int sequences, MlaMode mla = MlaMode.Absorb) =>
+        checked(ForwardPass.ScratchBytesFor(spec, ubatch, ubatch, threads, mla) + (long)Math.Max(1, sequences) * spec.VocabSize * sizeof(float));
 }

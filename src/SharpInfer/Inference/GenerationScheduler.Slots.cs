@@ -74,8 +74,9 @@ public sealed partial class GenerationScheduler
             {
                 restored = _context.LoadState(new MemoryStream(bytes.GetBuffer(), 0, (int)bytes.Length, writable: false), _scratchSeq);
             }
-            catch (KvStateException) when (cache.EvictableCells > 0)
+            catch (KvStateException e) when (e.OutOfCells && cache.EvictableCells > 0)
             {
+                // Only a shortage of cells is worth the cached prefixes; a foreign or corrupt file keeps them.
                 cache.EvictAll();
                 restored = _context.LoadState(new MemoryStream(bytes.GetBuffer(), 0, (int)bytes.Length, writable: false), _scratchSeq);
             }

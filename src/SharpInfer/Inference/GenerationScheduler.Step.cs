@@ -37,7 +37,7 @@ public sealed partial class GenerationScheduler
     /// </summary>
     private bool Fits(ScheduledRequest r)
     {
-        if (_running.Count == 0) return true;
+        if (_running.Count == 0 && _activeEmbedding is null) return true;
         int needed = 0, active = 0;
         foreach (var c in r.Choices)
         {
@@ -102,7 +102,7 @@ public sealed partial class GenerationScheduler
         if (_batch.Count == 0)
         {
             // Nothing fits: no decoding choice and no cell for any prompt token.
-            RelieveShortage();
+            if (!WaitingForEmbedding) RelieveShortage();
             return;
         }
         try
@@ -112,7 +112,7 @@ public sealed partial class GenerationScheduler
         catch (KvCacheFullException)
         {
             // Decode changes nothing when it cannot place the batch; make room and try again next step.
-            RelieveShortage();
+            if (!WaitingForEmbedding) RelieveShortage();
             return;
         }
         Interlocked.Increment(ref _steps);
@@ -133,6 +133,11 @@ public sealed partial class GenerationScheduler
     {
         int allowance = _stepTokens - _batch.Count;
         if (allowance <= 0) return;
+        int pending = 0;
+        foreach (var r in _running) foreach (var c in r.Choices) if (c.Phase == ChoicePhase.Prefilling) pending += c.PendingPrefill;
+        // Cached prefixes are evicted only for prompt tokens that will really be evaluated now.
+        allowance = Math.Min(allowance, pending);
+        if (allowance == 0) return;
         int free = FreeCells - _batch.Count;
         if (free < allowance && _prefixCache is not null) free += _prefixCache.Evict(allowance - free);
         allowance = Math.Min(allowance, free);
@@ -168,9 +173,16 @@ public sealed partial class GenerationScheduler
             int free = FreeCells;
             if (free >= decodes) return _running.Count > 0;
             if (_prefixCache is not null && _prefixCache.Evict(decodes - free) > 0) continue;
+            if (WaitingForEmbedding) return false;
             RelieveShortage();
         }
     }
+
+    /// <summary>
+    /// Whether a running embedding holds cells (or a reservation) that it gives back within a few turns: a shortage
+    /// then waits for it instead of pausing a request or ending it as <see cref="StopReason.ContextFull"/>.
+    /// </summary>
+    private bool WaitingForEmbedding => _activeEmbedding is not null;
 
     /// <summary>Frees cells when the cache is short: pauses the newest of several requests, or ends a lone request's choices.</summary>
     private void RelieveShortage()

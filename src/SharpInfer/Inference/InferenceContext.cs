@@ -155,7 +155,7 @@ public sealed unsafe class InferenceContext : IDisposable
             float* rows = output + (long)outputRow * width;
             if (hidden) _pass.RunHidden(fb, Kv, rows);
             else _pass.Run(fb, Kv, rows);
-            LogitsGuard.Check(rows, width, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count));
+            LogitsGuard.Check(rows, width, _outputs.AsSpan(0, outs), batch.Positions.Slice(start, count), _primary.AsSpan(0, count), hidden ? "hidden states" : "logits");
             outputRow += outs;
         }
         _outputCount = batch.OutputCount;

@@ -35,6 +35,12 @@ public sealed record InferenceHostOptions
     /// <summary>Keep evaluated prefixes for later requests.</summary>
     public bool PrefixCache { get; init; } = true;
 
+    /// <summary>Keep sliding-window caches at full context size (see <see cref="ContextOptions.SwaFull"/>).</summary>
+    public bool SwaFull { get; init; }
+
+    /// <summary>How Multi-head Latent Attention runs (see <see cref="ContextOptions.Mla"/>).</summary>
+    public MlaMode Mla { get; init; } = MlaMode.Absorb;
+
     /// <summary>A Jinja chat template file that replaces the model's own (null: the model's, or ChatML).</summary>
     public string? ChatTemplateFile { get; init; }
 
@@ -113,6 +119,8 @@ public sealed class InferenceHost : IAsyncDisposable, IDisposable
             TypeV = options.CacheTypeV,
             MaxSequences = GenerationScheduler.RequiredSequences(options.Parallel),
             UnifiedKv = true,
+            SwaFull = options.SwaFull,
+            Mla = options.Mla,
         });
         try
         {

@@ -13,14 +13,14 @@ internal static unsafe class LogitsGuard
     /// Checks one row of <paramref name="vocab"/> logits per output; row k belongs to micro-batch token
     /// <paramref name="outputs"/>[k], whose position and sequence are given.
     /// </summary>
-    public static void Check(float* logits, int vocab, ReadOnlySpan<int> outputs, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences)
+    public static void Check(float* logits, int vocab, ReadOnlySpan<int> outputs, ReadOnlySpan<int> positions, ReadOnlySpan<int> sequences, string what = "logits")
     {
         for (int k = 0; k < outputs.Length; k++)
         {
             if (!AllFinite(logits + (long)k * vocab, vocab))
             {
                 int token = outputs[k];
-                throw new NonFiniteLogitsException(positions[token], sequences[token]);
+                throw new NonFiniteLogitsException(positions[token], sequences[token], what);
             }
         }
     }

@@ -9,7 +9,13 @@ public sealed class NonFiniteLogitsException : Exception
 {
     /// <summary>Creates the exception for the token at <paramref name="position"/> of <paramref name="sequence"/>.</summary>
     public NonFiniteLogitsException(int position, int sequence)
-        : base($"the model produced non-finite logits at position {position}")
+        : this(position, sequence, "logits")
+    {
+    }
+
+    /// <summary>As above, naming what was not finite (<c>logits</c>, or <c>hidden states</c> for an embedding).</summary>
+    public NonFiniteLogitsException(int position, int sequence, string what)
+        : base($"the model produced non-finite {what} at position {position}")
     {
         Position = position;
         Sequence = sequence;

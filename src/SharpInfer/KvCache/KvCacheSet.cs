@@ -250,11 +250,13 @@ public sealed class KvCacheSet : IDisposable
     /// <summary>
     /// After restoring a state: a window group that holds less of a sequence's beginning than the others (it had
     /// recycled those cells when the state was saved) marks the missing positions as recycled, so cutting the
-    /// sequence back below them is refused instead of silently attending to a truncated window.
+    /// sequence back below them is refused instead of silently attending to a truncated window. This goes by what each
+    /// group holds, whatever its own policy: a state saved by a recycling cache lacks those positions even when it is
+    /// restored into a <c>--swa-full</c> one.
     /// </summary>
     public void MarkRecycledAfterRestore()
     {
-        if (_groups.All(g => g.Options.SlidingWindow <= 0 || !g.Options.RecycleWindowCells)) return;
+        if (_groups.All(g => g.Options.SlidingWindow <= 0)) return;
         bool allWindowed = _groups.All(g => g.Options.SlidingWindow > 0);
         for (int seq = 0; seq < Options.MaxSequences; seq++)
         {
@@ -270,7 +272,7 @@ public sealed class KvCacheSet : IDisposable
             if (allWindowed) first = 0;
             foreach (var g in _groups)
             {
-                if (g.Options.SlidingWindow <= 0 || !g.Options.RecycleWindowCells) continue;
+                if (g.Options.SlidingWindow <= 0) continue;
                 int lo = g.SeqPosMin(seq);
                 if (lo < 0) g.MarkRecycled(seq, first, last + 1);
                 else if (lo > first) g.MarkRecycled(seq, first, lo);

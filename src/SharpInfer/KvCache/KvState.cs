@@ -17,6 +17,12 @@ public sealed class KvStateException : Exception
     public KvStateException(string message) : base(message)
     {
     }
+
+    /// <summary>Creates the exception, saying whether the state is sound and only the cache lacked free cells.</summary>
+    public KvStateException(string message, bool outOfCells) : base(message) => OutOfCells = outOfCells;
+
+    /// <summary>The state is sound but the cache lacked free cells for it (freeing some and retrying may work).</summary>
+    public bool OutOfCells { get; }
 }
 
 /// <summary>
@@ -356,7 +362,7 @@ public static unsafe class KvState
         int count = r.ReadInt32();
         int room = header.Whole ? group.Capacity : group.StreamOf(header.TargetSeq).Cells.Size;
         if (count < 0) throw new KvStateException("state file is corrupt (negative cell count)");
-        if (count > room) throw new KvStateException($"not enough free KV cells to restore: need {count}, the cache has {room}");
+        if (count > room) throw new KvStateException($"not enough free KV cells to restore: need {count}, the cache has {room}", outOfCells: true);
         var records = new List<CellRecord>(count);
         var seen = new HashSet<(int Seq, int Pos)>();
         int maxSeqs = group.Options.MaxSequences;
@@ -418,7 +424,7 @@ public static unsafe class KvState
                 {
                     int available = 0;
                     for (int c = 0; c < pool.Size; c++) if (Reusable(pool, c, whole, targetSeq)) available++;
-                    throw new KvStateException($"not enough free KV cells to restore: need {needed}, {available} available (n_ctx = {pool.Size})");
+                    throw new KvStateException($"not enough free KV cells to restore: need {needed}, {available} available (n_ctx = {pool.Size})", outOfCells: true);
                 }
                 result[i] = next++;
             }

@@ -42,20 +42,23 @@ public sealed class ContextSizeTests
         ContextMemory.EnsureFits(model, options, availableBytes: null);
     }
 
-    public static TheoryData<string, int, int, int, bool, GgmlType> Configurations => new()
+    public static TheoryData<string, int, int, int, bool, GgmlType, MlaMode> Configurations => new()
     {
-        { "models/stories260K.gguf", 512, 64, 1, true, GgmlType.F16 },
-        { "models/synthetic/synth-llama-F32.gguf", 300, 512, 4, false, GgmlType.Q8_0 },
-        { "models/synthetic/synth-llama-Q4_K_S.gguf", 1000, 128, 2, true, GgmlType.F32 },
+        { "models/stories260K.gguf", 512, 64, 1, true, GgmlType.F16, MlaMode.Absorb },
+        { "models/synthetic/synth-llama-F32.gguf", 300, 512, 4, false, GgmlType.Q8_0, MlaMode.Absorb },
+        { "models/synthetic/synth-llama-Q4_K_S.gguf", 1000, 128, 2, true, GgmlType.F32, MlaMode.Absorb },
+        // Latent attention: the mode changes the cache rows (latents or per-head keys and values) and the buffers.
+        { "models/synthetic-arch/synth-deepseek2-F32.gguf", 256, 64, 2, true, GgmlType.F16, MlaMode.Absorb },
+        { "models/synthetic-arch/synth-deepseek2-F32.gguf", 256, 64, 2, true, GgmlType.F16, MlaMode.Naive },
     };
 
     /// <summary>The estimate is the allocation: KV rows exactly as the cache reports them, scratch exactly as the context holds.</summary>
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void TheEstimateIsWhatAContextAllocates(string file, int cells, int ubatch, int sequences, bool unified, GgmlType type)
+    public void TheEstimateIsWhatAContextAllocates(string file, int cells, int ubatch, int sequences, bool unified, GgmlType type, MlaMode mla)
     {
         using var model = Model.Load(SharedData.File(file));
-        var options = new ContextOptions { ContextSize = cells, MicroBatchSize = ubatch, MaxSequences = sequences, UnifiedKv = unified, TypeK = type, TypeV = type, Threads = 3 };
+        var options = new ContextOptions { ContextSize = cells, MicroBatchSize = ubatch, MaxSequences = sequences, UnifiedKv = unified, TypeK = type, TypeV = type, Threads = 3, Mla = mla };
         var (kv, scratch) = ContextMemory.Estimate(model, options);
         using var context = model.CreateContext(options);
         long bookkeeping = (long)KvCacheGroup.AllocatedCells(context.Kv.Options) * KvCacheSet.CellBookkeepingBytes + (long)cells * KvCacheSet.PlacementBytes;

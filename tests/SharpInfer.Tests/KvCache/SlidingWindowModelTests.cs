@@ -73,6 +73,27 @@ public class SlidingWindowModelTests
     }
 
     [Fact]
+    public void AStateFromARecyclingCacheKeepsItsGapsInAFullSizeOne()
+    {
+        using var model = Model.Load(Arch("gemma3"));
+        var tokens = Tokens(300, 3);
+        using var recycling = Context(model, swaFull: false, ctx: 512);
+        Prefill(recycling, tokens, every: 1000);
+        var saved = new MemoryStream();
+        recycling.SaveState(saved, 0, tokens);
+        using var full = Context(model, swaFull: true, ctx: 512);
+        saved.Position = 0;
+        full.LoadState(saved, 0);
+        // The window group came without the early positions: a full-size cache must not pretend it has them.
+        Assert.False(full.Kv.WindowIsWhole(0, 150));
+        Assert.True(full.Kv.WindowIsWhole(0, 300));
+        full.Kv.SeqRemove(0, 150, -1);
+        var batch = new Batch(1);
+        batch.Add(tokens[150], 150, 0, true);
+        Assert.Throws<KvWindowRecycledException>(() => full.Decode(batch));
+    }
+
+    [Fact]
     public void FullWindowCachesContinueAfterACutExactlyAsARecomputation()
     {
         using var model = Model.Load(Arch("gemma3"));
