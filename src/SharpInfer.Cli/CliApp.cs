@@ -52,7 +52,9 @@ public static class CliApp
         io.Quiet |= parse.GetValue(quiet);
         try
         {
-            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            // ProcessTerminationTimeout null: Program.cs owns SIGINT and SIGTERM (the library would otherwise end an async
+            // command two seconds after the signal, cutting serve's shutdown grace short and swallowing a second signal).
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
             return await parse.InvokeAsync(config, cancellation);
         }
         catch (OperationCanceledException)

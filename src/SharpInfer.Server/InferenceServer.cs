@@ -38,7 +38,9 @@ public sealed class InferenceServer : IAsyncDisposable
     internal static InferenceServer Create(ServerOptions options, TextWriter log, Task? loadGate)
     {
         options.Validate();
-        var address = ParseHost(options.Host);
+        // Requests, the loader and Kestrel's logger write lines from different threads.
+        log = TextWriter.Synchronized(log);
+        var address = options.HostAddress();
         if (options.ChatTemplateFile is { } template && !File.Exists(template)) throw new FileNotFoundException($"chat template file not found: {template}", template);
         if (options.SlotSavePath is { } slots) Directory.CreateDirectory(slots);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
@@ -56,12 +58,6 @@ public sealed class InferenceServer : IAsyncDisposable
         var engine = new ServerEngine(options, log, loadGate);
         ServerRoutes.Map(app, engine, options, log);
         return new InferenceServer(app, engine, options, log);
-    }
-
-    private static IPAddress ParseHost(string host)
-    {
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return IPAddress.Loopback;
-        return IPAddress.TryParse(host, out var ip) ? ip : throw new ArgumentException($"--host must be an IP address or localhost (got '{host}')");
     }
 
     /// <summary>The address the server listens on (after <see cref="StartAsync"/>).</summary>

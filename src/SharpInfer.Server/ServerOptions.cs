@@ -45,6 +45,12 @@ public sealed record ServerOptions
     /// <summary>Keep evaluated prefixes for later requests.</summary>
     public bool PrefixCache { get; init; } = true;
 
+    /// <summary>Keep sliding-window caches at full context size (<c>--swa-full</c>).</summary>
+    public bool SwaFull { get; init; }
+
+    /// <summary>How Multi-head Latent Attention runs (<c>--mla</c>; DeepSeek-V2/V3 only).</summary>
+    public SharpInfer.Models.MlaMode Mla { get; init; } = SharpInfer.Models.MlaMode.Absorb;
+
     /// <summary>A Bearer key every API request must carry (null: none).</summary>
     public string? ApiKey { get; init; }
 
@@ -75,14 +81,24 @@ public sealed record ServerOptions
         CacheTypeK = CacheTypeK,
         CacheTypeV = CacheTypeV,
         PrefixCache = PrefixCache,
+        SwaFull = SwaFull,
+        Mla = Mla,
         ChatTemplateFile = ChatTemplateFile,
         Warning = warning,
         StepDelay = StepDelay,
     };
 
+    /// <summary>The address to listen on: <see cref="Host"/> as an IP address (<c>localhost</c> is the IPv4 loopback).</summary>
+    public System.Net.IPAddress HostAddress()
+    {
+        if (Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return System.Net.IPAddress.Loopback;
+        return System.Net.IPAddress.TryParse(Host, out var ip) ? ip : throw new ArgumentException($"--host must be an IP address or localhost (got '{SharpInfer.Files.SafeText.Line(Host)}')");
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first unusable setting.</summary>
     public void Validate()
     {
+        HostAddress();
         if (string.IsNullOrWhiteSpace(ModelPath)) throw new ArgumentException("a model is required (-m FILE)");
         if (Port is < 0 or > 65535) throw new ArgumentException($"--port must be 0..65535 (got {Port})");
         if (Parallel is < 1 or > 253) throw new ArgumentException($"--parallel must be 1..253 (got {Parallel})");

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using SharpInfer.Inference;
 using SharpInfer.Server.Api;
 using SharpInfer.Server.ChatPage;
 
@@ -51,6 +52,11 @@ internal static class ServerRoutes
         catch (Exception) when (http.RequestAborted.IsCancellationRequested)
         {
             // The client went away; its request was cancelled with the connection.
+        }
+        catch (SchedulerUnavailableException e)
+        {
+            // The engine stopped under a running request (shutdown): a 503 as at submission, not a 500.
+            await new ApiException(503, e.ShuttingDown ? "the server is shutting down; the request was cancelled" : e.Message, code: e.ShuttingDown ? "shutting_down" : "unavailable").WriteAsync(http).ConfigureAwait(false);
         }
         catch (Exception e)
         {

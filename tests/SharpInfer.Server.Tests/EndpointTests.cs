@@ -178,4 +178,25 @@ public class EndpointTests
             Assert.All(tokens, t => Assert.Equal(3, t["logprobs"]!["content"]![0]!["top_logprobs"]!.AsArray().Count));
         }
     }
+
+    [Fact]
+    public async Task StreamedLogprobOffsetsCountTheEchoedPromptAsUnstreamedOnesDo()
+    {
+        await using var server = await TestServer.StartAsync();
+        string request = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 6, \"temperature\": 0, \"echo\": true, \"logprobs\": 2, \"ignore_eos\": true";
+        var (status, whole) = await server.PostJsonAsync("/v1/completions", JsonNode.Parse(request + "}")!);
+        Assert.Equal(200, status);
+        var expected = whole!["choices"]![0]!["logprobs"]!["text_offset"]!.AsArray().Select(o => (int)o!).ToList();
+        // The first generated token starts after the echoed prompt.
+        Assert.True(expected[0] >= "Once upon a time".Length, $"the first offset {expected[0]} is inside the echoed prompt");
+
+        using var response = await server.PostAsync("/v1/completions", request + ", \"stream\": true}");
+        var offsets = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)
+            .Where(e => e != "data: [DONE]")
+            .Select(e => JsonNode.Parse(e["data: ".Length..])!["choices"]![0]!["logprobs"])
+            .Where(l => l is not null)
+            .SelectMany(l => l!["text_offset"]!.AsArray().Select(o => (int)o!))
+            .ToList();
+        Assert.Equal(expected, offsets);
+    }
 }

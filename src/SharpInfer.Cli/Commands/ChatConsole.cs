@@ -58,6 +58,8 @@ internal sealed class ChatConsole(CliIO io, ChatSession session, GenerationOptio
         lock (_gate) _leave = leave;
         // Console reads block; a read left pending by Ctrl+C is not needed any more, since the chat ends.
         _pendingRead ??= Task.Run(io.In.ReadLine);
+        // SIGTERM (or a cancelled caller) also ends the wait: nothing else would wake a blocked console read.
+        using var cancelled = io.Cancellation.Register(() => leave.TrySetResult());
         var done = await Task.WhenAny(_pendingRead, leave.Task).ConfigureAwait(false);
         lock (_gate) _leave = null;
         if (done != _pendingRead) return null;

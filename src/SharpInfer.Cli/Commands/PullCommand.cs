@@ -76,6 +76,11 @@ internal static class PullCommand
         {
             result = await downloader.DownloadAsync(source, target, sha, token, cancellation);
         }
+        catch (OperationCanceledException e) when (!cancellation.IsCancellationRequested)
+        {
+            // Not the user's Ctrl+C: a timeout inside the HTTP stack. That is a failed download (exit 1), not a cancel.
+            throw new IOException($"the server did not answer in time ({label})", e);
+        }
         catch (OperationCanceledException)
         {
             progress.Clear();

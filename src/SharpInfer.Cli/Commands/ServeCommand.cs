@@ -44,12 +44,17 @@ internal static class ServeCommand
                 CacheTypeK = context.TypeK,
                 CacheTypeV = context.TypeV,
                 PrefixCache = !parse.GetValue(noPrefix),
+                SwaFull = context.SwaFull,
+                Mla = context.Mla,
                 ApiKey = parse.GetValue(apiKey),
                 ChatTemplateFile = parse.GetValue(template),
                 SlotSavePath = parse.GetValue(slots),
                 MaxBodyBytes = parse.GetValue(body),
                 ShutdownGrace = TimeSpan.FromSeconds(graceSeconds),
             };
+            // Out-of-range values are usage errors (exit 2), as every other command reports them.
+            try { options.Validate(); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, io.Cancellation);
             io.SignalsEndNormally = true;
             return await InferenceServer.RunAsync(options, io.Err, linked.Token);

@@ -50,10 +50,20 @@ public sealed class ApiException(int status, string message, string? param = nul
         },
     };
 
-    /// <summary>Writes the error as the response (unless the response has started).</summary>
+    /// <summary>
+    /// Writes the error as the response; once a stream of server-sent events has started, as one last
+    /// <c>data: {"error": …}</c> event instead (without <c>[DONE]</c>), so the client can tell a failure from a cut connection.
+    /// </summary>
     public async Task WriteAsync(HttpContext http)
     {
-        if (http.Response.HasStarted) return;
+        if (http.Response.HasStarted)
+        {
+            if (http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) != true) return;
+            byte[] evt = System.Text.Encoding.UTF8.GetBytes("data: " + Json.Serialize(Body()) + "\n\n");
+            await http.Response.Body.WriteAsync(evt, http.RequestAborted).ConfigureAwait(false);
+            await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
         http.Response.StatusCode = Status;
         if (Status == 503) http.Response.Headers.RetryAfter = "1";
         await Json.WriteAsync(http, Body(), Status).ConfigureAwait(false);

@@ -168,12 +168,17 @@ internal static class Completions
         var sse = new ServerSentEvents(http);
         await sse.StartAsync().ConfigureAwait(false);
         var tokenizer = reply.Model.Model.Tokenizer;
+        // Logprob text offsets count from the start of the choice's text, echoed prompt included (as without streaming).
+        var offsets = new int[prompts * reply.ChoicesPerPrompt];
         for (int p = 0; p < prompts; p++)
         {
             if (reply.Echo(p) is not { Length: > 0 } echo) continue;
-            for (int c = 0; c < reply.ChoicesPerPrompt; c++) await sse.WriteAsync(Chunk(reply, reply.Index(p, c), echo)).ConfigureAwait(false);
+            for (int c = 0; c < reply.ChoicesPerPrompt; c++)
+            {
+                offsets[reply.Index(p, c)] = echo.Length;
+                await sse.WriteAsync(Chunk(reply, reply.Index(p, c), echo)).ConfigureAwait(false);
+            }
         }
-        var offsets = new int[prompts * reply.ChoicesPerPrompt];
         int promptTokens = 0, completionTokens = 0, cached = 0;
         await foreach (var (prompt, e) in events.ReadAllAsync(http.RequestAborted).ConfigureAwait(false))
         {

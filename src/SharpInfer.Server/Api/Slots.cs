@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using SharpInfer.Files;
+using SharpInfer.Inference;
 using SharpInfer.KvCache;
 
 namespace SharpInfer.Server.Api;
@@ -15,7 +17,6 @@ namespace SharpInfer.Server.Api;
 internal static partial class Slots
 {
     /// <summary>The first bytes of every state file (<see cref="KvState"/>'s magic, "SIKV").</summary>
-    private static readonly byte[] StateMagic = "SIKV"u8.ToArray();
 
     [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")]
     private static partial Regex FileNamePattern();
@@ -60,26 +61,25 @@ internal static partial class Slots
     private static async Task<JsonObject> SaveAsync(LoadedModel model, (string Full, string Name) file, int slot)
     {
         if (Directory.Exists(file.Full)) throw ApiException.Invalid("filename", $"'{file.Name}' is a folder");
-        if (File.Exists(file.Full) && !IsStateFile(file.Full))
+        if (File.Exists(file.Full) && new FileInfo(file.Full).Length > 0 && !KvState.FileKind.Recognises(file.Full))
         {
             throw ApiException.Invalid("filename", $"'{file.Name}' exists and is not a SharpInfer state file; it is not replaced");
         }
-        string temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(file.Full)!, $".{file.Name}.{Guid.NewGuid():N}.tmp");
+        // The output-file rule, as every file SharpInfer writes: a temporary beside the target, fsynced, renamed over it
+        // (only over a state file) and the folder fsynced. The engine thread writes the rows; this thread waits for it.
+        SlotSaveResult? saved = null;
         try
         {
-            SharpInfer.Inference.SlotSaveResult saved;
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                saved = await Run(() => model.Scheduler.SaveSlotAsync(slot, stream)).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, file.Full, overwrite: true);
-            return new JsonObject { ["filename"] = file.Name, ["n_saved"] = saved.Tokens, ["n_written"] = saved.Bytes };
+            await Task.Run(() => OutputFile.Write(file.Full, KvState.FileKind, stream =>
+                saved = Run(() => model.Scheduler.SaveSlotAsync(slot, stream)).GetAwaiter().GetResult())).ConfigureAwait(false);
         }
-        finally
+        catch (OutputPathException)
         {
-            if (File.Exists(temp)) File.Delete(temp);
+            // The file changed under the save (the rule is checked again at the rename); the server's paths stay private.
+            throw ApiException.Invalid("filename", $"'{file.Name}' cannot be written: it is not a SharpInfer state file any more");
         }
+        // The bytes the file holds (the write went through a stream that cannot report its position).
+        return new JsonObject { ["filename"] = file.Name, ["n_saved"] = saved!.Tokens, ["n_written"] = new FileInfo(file.Full).Length };
     }
 
     private static async Task<JsonObject> RestoreAsync(LoadedModel model, (string Full, string Name) file, int slot)
@@ -89,13 +89,6 @@ internal static partial class Slots
         await using var stream = File.OpenRead(file.Full);
         int tokens = await Run(() => model.Scheduler.RestoreSlotAsync(slot, stream)).ConfigureAwait(false);
         return new JsonObject { ["filename"] = file.Name, ["n_restored"] = tokens, ["n_read"] = bytes };
-    }
-
-    private static bool IsStateFile(string path)
-    {
-        Span<byte> head = stackalloc byte[4];
-        using var stream = File.OpenRead(path);
-        return stream.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && head.SequenceEqual(StateMagic);
     }
 
     /// <summary>The scheduler's refusals as API errors: nothing cached or busy → 400, a bad file → 400, no prefix cache → 501.</summary>

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using SharpInfer.Files;
 
 namespace SharpInfer.Hub;
 
@@ -49,7 +50,16 @@ public sealed class HuggingFaceHub(Uri endpoint, string? token = null)
         var url = new Uri(Endpoint, $"api/models/{Uri.EscapeDataString(reference.Owner)}/{Uri.EscapeDataString(reference.Repository)}");
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (Token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
-        using var response = await http.SendAsync(request, cancellation).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellation).ConfigureAwait(false);
+        }
+        catch (TaskCanceledException e) when (!cancellation.IsCancellationRequested)
+        {
+            throw new HttpRequestException($"{url} did not answer in time", e);
+        }
+        using var _ = response;
         if (!response.IsSuccessStatusCode) throw new HttpRequestException($"cannot list the files of {reference.RepoId}: {url} answered {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
         var files = new List<string>();
         try
@@ -59,7 +69,12 @@ public sealed class HuggingFaceHub(Uri endpoint, string? token = null)
             {
                 foreach (var s in siblings.EnumerateArray())
                 {
-                    if (s.TryGetProperty("rfilename", out var name) && name.GetString() is { } n && n.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) files.Add(n);
+                    if (s.TryGetProperty("rfilename", out var name) && name.GetString() is { } n && n.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+                    {
+                        // The name becomes a path under the model folder: one that climbs out of it is not taken.
+                        if (!ModelReference.IsRelativePath(n)) throw new HttpRequestException($"the file list of {reference.RepoId} names an unusable path {SafeText.Quote(n)}");
+                        files.Add(n);
+                    }
                 }
             }
         }

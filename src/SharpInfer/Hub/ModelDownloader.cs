@@ -58,6 +58,9 @@ public sealed class ModelDownloader
     /// <summary>Pause before the first retry (doubling after each).</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a connection may send nothing before it counts as broken (and is resumed).</summary>
+    public TimeSpan ReadIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>
     /// Downloads <paramref name="url"/> to <paramref name="target"/>. <paramref name="sha256"/> (hex) overrides the
     /// checksum the server states; <paramref name="bearerToken"/> is sent to the first host only (never across a
@@ -70,6 +73,7 @@ public sealed class ModelDownloader
         target = Path.GetFullPath(target);
         OutputFile.CheckTarget(target, GgufFile.Kind);
         var partial = new PartialDownload(target, url);
+        using var exclusive = partial.Lock();
         partial.Prepare();
 
         if (File.Exists(target) && await AlreadyPresentAsync(url, target, expected, bearerToken, cancellation).ConfigureAwait(false) is { } present) return present;
@@ -99,6 +103,11 @@ public sealed class ModelDownloader
         {
             partial.Discard();
             throw new DownloadVerificationException($"the download is {length} bytes but the server stated {size}; it was removed");
+        }
+        if (!partial.StartsLikeGguf())
+        {
+            partial.Discard();
+            throw new DownloadVerificationException("the download is not a GGUF file (it does not begin with the GGUF magic: an error page, or the wrong file?); it was removed");
         }
         string actual = await Sha256Async(partial.DataPath, cancellation).ConfigureAwait(false);
         var (wanted, source) = expected is not null ? (expected, "--sha256") : (remote.Sha256, remote.Sha256Source);
@@ -142,11 +151,13 @@ public sealed class ModelDownloader
     private async Task<(HttpResponseMessage Response, Headers Headers)> SendAsync(HttpMethod method, Uri url, string? bearerToken, Action<HttpRequestMessage>? configure, CancellationToken cancellation)
     {
         var headers = new Headers();
-        string firstHost = url.Authority;
+        // The token goes to the first origin only (scheme, host and port): never to a storage host it redirects to,
+        // and never in clear text.
+        string firstOrigin = url.GetLeftPart(UriPartial.Authority);
         for (int hop = 0; ; hop++)
         {
             using var request = new HttpRequestMessage(method, url);
-            if (bearerToken is not null && url.Authority == firstHost) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
+            if (bearerToken is not null && url.GetLeftPart(UriPartial.Authority) == firstOrigin) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearerToken);
             configure?.Invoke(request);
             var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
             headers.Read(response);
@@ -155,8 +166,10 @@ public sealed class ModelDownloader
             response.Dispose();
             if (location is null) throw new HttpRequestException($"the server answered a redirect without a location ({url})");
             if (hop >= MaxRedirects) throw new HttpRequestException($"more than {MaxRedirects} redirects from {url}");
-            url = location.IsAbsoluteUri ? location : new Uri(url, location);
-            if (url.Scheme is not ("http" or "https")) throw new HttpRequestException($"a redirect led to a {url.Scheme} URL");
+            var next = location.IsAbsoluteUri ? location : new Uri(url, location);
+            if (next.Scheme is not ("http" or "https")) throw new HttpRequestException($"a redirect led to a {SafeText.Quote(next.Scheme)} URL");
+            if (url.Scheme == "https" && next.Scheme == "http") throw new HttpRequestException($"a redirect led from https to plain http ({SafeText.Line(next.GetLeftPart(UriPartial.Authority))}); refused");
+            url = next;
         }
     }
 
@@ -178,7 +191,7 @@ public sealed class ModelDownloader
                     size = headers.LinkedSize ?? (response.IsSuccessStatusCode ? response.Content.Headers.ContentLength : null);
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException || IsConnectionFailure(e, cancellation))
             {
                 return null; // Not answered: download as usual, which reports the problem properly.
             }
@@ -225,7 +238,7 @@ public sealed class ModelDownloader
             }
             partial.Begin(offset, size, sha, headers.Validator);
             await using var body = await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false);
-            await partial.AppendAsync(body, size, Progress, cancellation).ConfigureAwait(false);
+            await partial.AppendAsync(body, size, Progress, ReadIdleTimeout, cancellation).ConfigureAwait(false);
             return new Remote(size, sha, shaSource, restarted);
         }
     }
@@ -293,22 +306,36 @@ public sealed class ModelDownloader
             }
             if (_description != described)
             {
-                File.WriteAllText(DescriptionPath, JsonSerializer.Serialize(described));
+                // Whole or not at all: a torn description would orphan the data beside it.
+                string temporary = DescriptionPath + ".tmp";
+                File.WriteAllText(temporary, JsonSerializer.Serialize(described));
+                File.Move(temporary, DescriptionPath, overwrite: true);
                 _description = described;
             }
             using var stream = new FileStream(DataPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
             stream.SetLength(offset);
         }
 
-        public async Task AppendAsync(Stream body, long? size, Action<long, long?>? progress, CancellationToken cancellation)
+        public async Task AppendAsync(Stream body, long? size, Action<long, long?>? progress, TimeSpan idleTimeout, CancellationToken cancellation)
         {
             await using var file = new FileStream(DataPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 20, FileOptions.Asynchronous);
             var buffer = new byte[1 << 20];
             long done = file.Length;
             progress?.Invoke(done, size);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
             while (true)
             {
-                int n = await body.ReadAsync(buffer, cancellation).ConfigureAwait(false);
+                int n;
+                idle.CancelAfter(idleTimeout);
+                try
+                {
+                    n = await body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+                {
+                    // A connection that stays open but sends nothing is as broken as a closed one: resume it.
+                    throw new IOException($"no data for {idleTimeout.TotalSeconds:0} s after {done} bytes");
+                }
                 if (n == 0) break;
                 if (size is long s && done + n > s)
                 {
@@ -321,6 +348,30 @@ public sealed class ModelDownloader
                 progress?.Invoke(done, size);
             }
             if (size is long total && done < total) throw new IOException($"the connection closed after {done} of {total} bytes");
+        }
+
+        /// <summary>
+        /// Holds <c>TARGET.download.lock</c> exclusively while this download runs, so two downloads of one file never
+        /// append to the same partial data; a second one is refused at once.
+        /// </summary>
+        public IDisposable Lock()
+        {
+            try
+            {
+                return new FileStream(DataPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+            }
+            catch (IOException)
+            {
+                throw new OutputPathException($"another download of {Path.GetFileName(target)} is running (it holds {Path.GetFileName(DataPath)}.lock)");
+            }
+        }
+
+        /// <summary>Whether the data begins with the GGUF magic (what every model file does).</summary>
+        public bool StartsLikeGguf()
+        {
+            Span<byte> magic = stackalloc byte[4];
+            using var file = new FileStream(DataPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+            return file.ReadAtLeast(magic, 4, throwOnEndOfStream: false) == 4 && magic.SequenceEqual("GGUF"u8);
         }
 
         public void Discard()

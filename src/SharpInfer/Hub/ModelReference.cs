@@ -46,7 +46,8 @@ public sealed partial record ModelReference(string Owner, string Repository, str
 
     private static bool IsName(string part) => NamePattern().IsMatch(part) && part is not ("." or "..");
 
-    private static bool IsRelativePath(string path) =>
+    /// <summary>A relative path of non-empty parts with no <c>.</c>, <c>..</c>, backslash or control character.</summary>
+    internal static bool IsRelativePath(string path) =>
         path.Length > 0 && !path.StartsWith('/') && !path.Contains('\\') && path.Split('/').All(p => p.Length > 0 && p is not ("." or "..") && !p.Any(char.IsControl));
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")]

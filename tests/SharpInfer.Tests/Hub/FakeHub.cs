@@ -49,6 +49,8 @@ public sealed class FakeHub : IAsyncDisposable
         });
         _app.MapMethods("/cdn/{**file}", ["GET", "HEAD"], ServeAsync);
         _app.MapGet("/api/models/{owner}/{repo}", () => Results.Json(new { siblings = Files.Select(f => new { rfilename = f }) }));
+        // What a captive portal or a wrong link gives: a page, with status 200.
+        _app.MapGet("/pages/{**file}", () => Results.Content("<html><body>Please sign in</body></html>", "text/html"));
     }
 
     public static async Task<FakeHub> StartAsync()

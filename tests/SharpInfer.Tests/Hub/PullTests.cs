@@ -174,6 +174,24 @@ public sealed class PullTests : IDisposable
         Assert.Equal(CliApp.UsageError, CliRunner.Run("pull", "owner/tiny", "--sha256", "xyz").ExitCode);
     }
 
+    [Fact]
+    public async Task WhatIsNotAGgufFileOrNamesAPathOutsideTheFolderIsRefused()
+    {
+        await using var hub = await StartHubAsync();
+        string output = Path.Combine(_models, "page.gguf");
+        var page = await Task.Run(() => CliRunner.Run("pull", "--url", new Uri(hub.Address, "pages/model.gguf").AbsoluteUri, "-o", output));
+        Assert.Equal(CliApp.Failure, page.ExitCode);
+        Assert.Contains("error: the download is not a GGUF file", page.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_models));
+
+        // A file list naming a path that climbs out of the model folder (a hostile or broken mirror).
+        hub.Files = ["../../escaped.gguf"];
+        var climb = await Task.Run(() => CliRunner.Run("pull", "owner/tiny"));
+        Assert.Equal(CliApp.Failure, climb.ExitCode);
+        Assert.Contains("unusable path", climb.Err);
+        Assert.False(File.Exists(Path.Combine(_models, "..", "escaped.gguf")));
+    }
+
     [Theory]
     [InlineData("owner/repo", "owner", "repo", null)]
     [InlineData("owner/repo:model-Q4_K_M.gguf", "owner", "repo", "model-Q4_K_M.gguf")]
