@@ -100,6 +100,7 @@ internal static unsafe class Block32WideDecode<T> where T : struct, IBlock32
     private const int RunBlocks = 4 * StepBlocks;
 
     /// <summary>One row × one activation row, read front to back as one stream.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Dot(byte* w, Q8Row a, int n)
     {
         int nb = n / 32, runs = nb / RunBlocks, stepBytes = StepBlocks * T.BlockBytes, second = SecondLoad;

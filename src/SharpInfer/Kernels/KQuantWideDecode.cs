@@ -39,6 +39,7 @@ internal static unsafe class KQuantWideDecode
         PermuteIndex.WordQuads(first, first, first + 1, first + 1, first + 2, first + 2, first + 3, first + 3);
 
     /// <summary>One Q4_K row × one activation row (256-element layout).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Q4K(byte* w, Q8Row a, int n)
     {
         var acc = Vector512<float>.Zero;
@@ -87,6 +88,7 @@ internal static unsafe class KQuantWideDecode
     }
 
     /// <summary>One Q6_K row × one activation row (256-element layout).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Q6K(byte* w, Q8Row a, int n)
     {
         var acc = Vector512<float>.Zero;

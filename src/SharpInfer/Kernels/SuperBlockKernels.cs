@@ -98,6 +98,7 @@ internal static unsafe class SuperBlockKernels<T> where T : struct, ISuperBlock
     }
 
     /// <summary>One row × one activation row, read front to back as one stream (see <see cref="DecodePrefetch"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Dot(byte* w, Q8Row a, int n)
     {
         var acc = Vector256<float>.Zero;
