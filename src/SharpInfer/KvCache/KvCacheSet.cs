@@ -46,7 +46,8 @@ public sealed class KvPlacement
 /// <summary>
 /// The whole KV cache of a model: layers grouped by attention window, each group a <see cref="KvCache"/> with its own
 /// cells. Full-attention layers share one group sized to the context; each distinct window gets a small group of
-/// window + micro-batch cells whose out-of-window cells are recycled. Sequence operations apply to every group.
+/// a window per sequence (of each pool) plus one micro-batch of cells, whose out-of-window cells are recycled
+/// (context-sized with <see cref="KvCacheOptions.RecycleWindowCells"/> off). Sequence operations apply to every group.
 /// </summary>
 public sealed class KvCacheSet : IDisposable
 {

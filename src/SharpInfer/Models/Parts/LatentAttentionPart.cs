@@ -38,6 +38,8 @@ internal sealed unsafe partial class LatentAttentionPart : BlockPart
 
     public LatentAttentionPart(LatentAttentionSpec spec, WeightBinder w, int layer, int embedding, int ropeSlot)
     {
+        // No family has one, so this part neither declares nor applies it: a description asking for it is refused, not ignored.
+        if (spec.PostNorm) throw new NotSupportedException($"layer {layer}: a post-norm after latent attention is not supported");
         _spec = spec;
         _layer = layer;
         _ropeSlot = ropeSlot;

@@ -23,6 +23,8 @@ internal sealed unsafe class MixtureOfExpertsPart : BlockPart
 
     public MixtureOfExpertsPart(MixtureOfExpertsSpec spec, WeightBinder w, int layer, int embedding)
     {
+        // No family has one, so this part neither declares nor applies it: a description asking for it is refused, not ignored.
+        if (spec.PostNorm) throw new NotSupportedException($"layer {layer}: a post-norm after a mixture of experts is not supported");
         _spec = spec;
         _layer = layer;
         _embedding = embedding;
