@@ -6,12 +6,12 @@ namespace SharpInfer.Server.Tests;
 /// <summary>Malformed and hostile bodies against every endpoint that reads one: each gets a 4xx, never a 500, and the server keeps answering.</summary>
 public class FuzzTests
 {
-    private const string Chat = "/v1/chat/completions", Complete = "/v1/completions", Tokenize = "/tokenize", Detokenize = "/detokenize", Slots = "/slots/0?action=save";
+    private const string Chat = "/v1/chat/completions", Complete = "/v1/completions", Tokenize = "/tokenize", Detokenize = "/detokenize", Slots = "/slots/0?action=save", Embed = "/v1/embeddings";
 
     /// <summary>Each hostile body with the endpoints it is aimed at (garbage goes to all of them).</summary>
     private static IEnumerable<(string[] Endpoints, byte[] Body)> HostileBodies()
     {
-        string[] all = [Chat, Complete, Tokenize, Detokenize, "/apply-template", Slots];
+        string[] all = [Chat, Complete, Tokenize, Detokenize, "/apply-template", Slots, Embed];
         string chat(string extra) => "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"max_tokens\": 2" + extra + "}";
         string[] garbage =
         [
@@ -53,6 +53,13 @@ public class FuzzTests
         ];
         string[] tokens = ["{\"content\": 5}", "{\"content\": null}", "{\"content\": \"a\", \"add_special\": 2}"];
         string[] ids = ["{\"tokens\": [\"a\"]}", "{\"tokens\": [600]}", "{\"tokens\": 5}", "{\"tokens\": [null]}", "{\"tokens\": [-5]}"];
+        string[] inputs =
+        [
+            "{}", "{\"input\": 5}", "{\"input\": null}", "{\"input\": []}", "{\"input\": [[]]}", "{\"input\": [\"\"]}", "{\"input\": \"\"}",
+            "{\"input\": [-1]}", "{\"input\": [[1e10]]}", "{\"input\": [1.5]}", "{\"input\": [\"a\", 5]}", "{\"input\": {\"a\": 1}}",
+            "{\"input\": \"hi\", \"encoding_format\": \"hex\"}", "{\"input\": \"hi\", \"dimensions\": -3}", "{\"input\": \"hi\", \"encoding_format\": 5}",
+            "{\"input\": [" + string.Join(",", Enumerable.Repeat("\"a\"", 5000)) + "]}", "{\"input\": \"" + new string('x', 100_000) + "\"}",
+        ];
         string[] files = ["{\"filename\": \"../../etc/passwd\"}", "{\"filename\": 5}", "{\"filename\": \"/tmp/x\"}", "{\"filename\": \"..\"}", "{\"filename\": \".hidden\"}", "{\"filename\": \"a/b\"}", "{\"filename\": \"\"}"];
         foreach (var t in garbage) yield return (all, Encoding.UTF8.GetBytes(t));
         foreach (var t in messages) yield return ([Chat, "/apply-template"], Encoding.UTF8.GetBytes(t));
@@ -61,6 +68,7 @@ public class FuzzTests
         foreach (var t in tokens) yield return ([Tokenize], Encoding.UTF8.GetBytes(t));
         foreach (var t in ids) yield return ([Detokenize], Encoding.UTF8.GetBytes(t));
         foreach (var t in files) yield return ([Slots], Encoding.UTF8.GetBytes(t));
+        foreach (var t in inputs) yield return ([Embed], Encoding.UTF8.GetBytes(t));
         // Invalid UTF-8: a bare byte-order-mark mess, a broken two-byte sequence, an encoded surrogate.
         yield return (all, [0xff, 0xfe, 0x7b, 0x7d]);
         yield return (all, Encoding.UTF8.GetBytes("{\"content\": \"").Concat(new byte[] { 0xc3, 0x28, 0xa0, 0xa1 }).Concat(Encoding.UTF8.GetBytes("\"}")).ToArray());
