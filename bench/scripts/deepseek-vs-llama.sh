@@ -15,7 +15,7 @@ LLAMA_BENCH=${LLAMA_BENCH:-/tmp/llama-cpp/llama-bench}
 SHARPINFER=${SHARPINFER:-dotnet out/cli/SharpInfer.Cli.dll}
 THREADS=${THREADS:-2}
 
-fields() { python3 -c 'import json,sys; print(" ".join(f"{x[\"avg_ts\"]:.2f}/{x.get(\"gbps\", 0) or 0:.1f}" for x in json.load(sys.stdin)))'; }
+fields() { python3 -c 'import json,sys; print(" ".join("%.2f/%.1f" % (x["avg_ts"], x.get("gbps") or 0) for x in json.load(sys.stdin)))'; }
 
 echo "| round | engine | pp512 | tg128 (t/s / GB/s active) | tg32 at depth 4096 |"
 echo "|---:|---|---:|---:|---:|"

@@ -63,7 +63,9 @@ internal static class ServeBenchCommand
             }
             if (fmt == "json") WriteJson(io.Out, results, p, n);
             else WriteTable(io.Out, results, p, n);
-            return results.Any(x => x.Errors > 0) ? 1 : 0;
+            if (!results.Any(x => x.Errors > 0)) return 0;
+            io.Err.WriteLine($"error: {results.Sum(x => x.Errors)} requests failed; the first: {Files.SafeText.Line(bench.FirstError ?? "unknown")}");
+            return 1;
         });
         return command;
     }

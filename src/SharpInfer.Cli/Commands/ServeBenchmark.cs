@@ -107,11 +107,15 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
             Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         Authorize(request);
+        // One connection per request: llama-server closes a keep-alive connection after a few requests (cpp-httplib's
+        // limit), and a pooled connection it just closed fails the next request on it before anything is sent
+        // (measured: 3–29 of 16–64 requests failed that way). A loopback connect costs both servers the same.
+        request.Headers.ConnectionClose = true;
         var start = Stopwatch.GetTimestamp();
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
-            if (!response.IsSuccessStatusCode) return null;
+            if (!response.IsSuccessStatusCode) return Failed($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}");
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellation));
             long previous = 0;
             double first = -1;
@@ -124,7 +128,7 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
                 string data = line[6..];
                 if (data == "[DONE]") break;
                 var chunk = JsonNode.Parse(data);
-                if (chunk?["error"] is not null) return null;
+                if (chunk?["error"] is { } error) return Failed($"an error event: {error["message"]}");
                 if (chunk?["usage"]?["completion_tokens"] is { } used) usageTokens = used.GetValue<int>();
                 // A token chunk has text and no finish reason (the closing chunk of either server has both, with empty text).
                 if (chunk?["choices"] is not JsonArray { Count: > 0 } choices || choices[0]?["text"] is null || choices[0]?["finish_reason"] is JsonValue) continue;
@@ -134,12 +138,23 @@ internal sealed class ServeBenchmark(HttpClient http, Uri baseUri, string? apiKe
                 previous = now;
                 chunks++;
             }
-            return first < 0 ? null : (usageTokens ?? chunks, first, gaps);
+            return first < 0 ? Failed("the stream ended without a token") : (usageTokens ?? chunks, first, gaps);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
         {
-            return null;
+            return Failed(e.Message);
         }
+    }
+
+    /// <summary>Why the first failed request failed (serve-bench prints it), or null.</summary>
+    public string? FirstError => _firstError;
+
+    private string? _firstError;
+
+    private (int Tokens, double Ttft, List<double> Gaps)? Failed(string reason)
+    {
+        Interlocked.CompareExchange(ref _firstError, reason, null);
+        return null;
     }
 
     /// <summary>A random prompt: the shared prefix (same for every request), then tokens of this request's own.</summary>
