@@ -152,7 +152,7 @@ public sealed class ModelDownloader
     {
         var headers = new Headers();
         // The token goes to the first origin only (scheme, host and port): never to a storage host it redirects to,
-        // and never in clear text.
+        // and a redirect from https down to plain http is refused outright.
         string firstOrigin = url.GetLeftPart(UriPartial.Authority);
         for (int hop = 0; ; hop++)
         {
