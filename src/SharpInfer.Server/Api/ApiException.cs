@@ -60,8 +60,15 @@ public sealed class ApiException(int status, string message, string? param = nul
         {
             if (http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) != true) return;
             byte[] evt = System.Text.Encoding.UTF8.GetBytes("data: " + Json.Serialize(Body()) + "\n\n");
-            await http.Response.Body.WriteAsync(evt, http.RequestAborted).ConfigureAwait(false);
-            await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                await http.Response.Body.WriteAsync(evt, http.RequestAborted).ConfigureAwait(false);
+                await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                // The client left while the error was being written: nobody is there to tell.
+            }
             return;
         }
         http.Response.StatusCode = Status;

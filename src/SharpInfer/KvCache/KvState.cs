@@ -362,7 +362,7 @@ public static unsafe class KvState
         int count = r.ReadInt32();
         int room = header.Whole ? group.Capacity : group.StreamOf(header.TargetSeq).Cells.Size;
         if (count < 0) throw new KvStateException("state file is corrupt (negative cell count)");
-        if (count > room) throw new KvStateException($"not enough free KV cells to restore: need {count}, the cache has {room}", outOfCells: true);
+        if (count > room) throw new KvStateException($"not enough free KV cells to restore: need {count}, the cache has {room}");
         var records = new List<CellRecord>(count);
         var seen = new HashSet<(int Seq, int Pos)>();
         int maxSeqs = group.Options.MaxSequences;
