@@ -10,6 +10,7 @@ namespace SharpInfer.Tests.Hostile;
 /// or nothing, is replaced; never a directory, a device, a file of another kind or one of the run's inputs; the write
 /// goes through a temporary file that a failure or a cancellation removes.
 /// </summary>
+[Collection(ProcessWideOutputs.Name)]
 public sealed class OutputFileTests : IDisposable
 {
     private static readonly FileKind Kind = new("test file", "TEST"u8);
