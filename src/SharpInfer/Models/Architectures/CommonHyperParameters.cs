@@ -34,6 +34,31 @@ public sealed record CommonHyperParameters
     /// <summary>1/√(key head size): the usual query scale.</summary>
     public float DefaultScale => 1f / MathF.Sqrt(HeadDimK);
 
+    /// <summary>
+    /// Multi-head attention with these head counts, head sizes, RoPE and the default 1/√head scale; a family changes
+    /// what it does differently with <c>with</c>.
+    /// </summary>
+    public MultiHeadAttentionSpec Attention() => new()
+    {
+        Heads = HeadCount,
+        KvHeads = KvHeadCount,
+        HeadDimK = HeadDimK,
+        HeadDimV = HeadDimV,
+        Rope = Rope,
+        Scale = DefaultScale,
+    };
+
+    /// <summary>The model description with these sizes and <paramref name="layers"/>; a family adds the rest with <c>with</c>.</summary>
+    public ModelSpec Model(string architecture, IEnumerable<LayerSpec> layers) => new()
+    {
+        Architecture = architecture,
+        VocabSize = VocabSize,
+        TrainingContext = TrainingContext,
+        EmbeddingLength = EmbeddingLength,
+        RmsEpsilon = RmsEpsilon,
+        Layers = layers.ToArray(),
+    };
+
     /// <summary>Reads and checks the common keys.</summary>
     public static CommonHyperParameters Read(HyperParameterReader r)
     {

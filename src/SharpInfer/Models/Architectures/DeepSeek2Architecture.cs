@@ -25,16 +25,7 @@ public sealed class DeepSeek2Architecture : ModelArchitecture
         var dense = new GatedFeedForwardSpec { Length = c.FeedForwardLength };
         int leadingDense = hp.IntOrZero("leading_dense_block_count", 0);
         var experts = leadingDense < c.LayerCount ? ReadExperts(hp) : null;
-        return new ModelSpec
-        {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
-            Layers = Enumerable.Range(0, c.LayerCount)
-                .Select(l => new LayerSpec(attention, l < leadingDense ? dense : experts!)).ToArray(),
-        };
+        return c.Model(Name, Enumerable.Range(0, c.LayerCount).Select(l => new LayerSpec(attention, l < leadingDense ? dense : experts!)));
     }
 
     private static LatentAttentionSpec ReadAttention(HyperParameterReader hp, CommonHyperParameters c)

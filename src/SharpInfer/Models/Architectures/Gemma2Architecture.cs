@@ -22,12 +22,8 @@ public sealed class Gemma2Architecture : ModelArchitecture
         var c = CommonHyperParameters.Read(hp);
         int window = hp.Int("attention.sliding_window", 4096);
         float scale = c.LayerCount == 46 ? 1f / MathF.Sqrt(c.EmbeddingLength / c.HeadCount) : c.DefaultScale;
-        var global = new MultiHeadAttentionSpec
+        var global = c.Attention() with
         {
-            Heads = c.HeadCount,
-            KvHeads = c.KvHeadCount,
-            HeadDimK = c.HeadDimK,
-            HeadDimV = c.HeadDimV,
             Rope = c.Rope with { NeoX = true },
             Scale = scale,
             Softcap = hp.Float("attn_logit_softcapping", 50f, min: 0f),
@@ -36,16 +32,10 @@ public sealed class Gemma2Architecture : ModelArchitecture
         };
         var local = global with { Window = window, WindowType = SlidingWindowType.Standard };
         var ffn = new GatedFeedForwardSpec { Length = c.FeedForwardLength, Activation = GateActivation.GeluTanh, PostNorm = true };
-        return new ModelSpec
+        return c.Model(Name, Enumerable.Range(0, c.LayerCount).Select(l => new LayerSpec(l % 2 == 0 ? local : global, ffn))) with
         {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
             EmbeddingScale = MathF.Sqrt(c.EmbeddingLength),
             FinalSoftcap = hp.Float("final_logit_softcapping", 30f, min: 0f),
-            Layers = Enumerable.Range(0, c.LayerCount).Select(l => new LayerSpec(l % 2 == 0 ? local : global, ffn)).ToArray(),
         };
     }
 

@@ -25,12 +25,8 @@ public sealed class Gemma3Architecture : ModelArchitecture
         var c = CommonHyperParameters.Read(hp);
         int window = hp.Int("attention.sliding_window");
         float scale = c.LayerCount == 62 ? 1f / MathF.Sqrt(c.EmbeddingLength / c.HeadCount) : c.DefaultScale;
-        var global = new MultiHeadAttentionSpec
+        var global = c.Attention() with
         {
-            Heads = c.HeadCount,
-            KvHeads = c.KvHeadCount,
-            HeadDimK = c.HeadDimK,
-            HeadDimV = c.HeadDimV,
             Rope = c.Rope with { NeoX = true },
             Scale = scale,
             Biases = BiasUse.None,
@@ -45,15 +41,9 @@ public sealed class Gemma3Architecture : ModelArchitecture
             Rope = global.Rope with { Base = 10000f, FreqScale = 1f, ExtFactor = 0f },
         };
         var ffn = new GatedFeedForwardSpec { Length = c.FeedForwardLength, Activation = GateActivation.GeluTanh, PostNorm = true };
-        return new ModelSpec
+        return c.Model(Name, Enumerable.Range(0, c.LayerCount).Select(l => new LayerSpec(l % Pattern < Pattern - 1 ? local : global, ffn))) with
         {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
             EmbeddingScale = MathF.Sqrt(c.EmbeddingLength),
-            Layers = Enumerable.Range(0, c.LayerCount).Select(l => new LayerSpec(l % Pattern < Pattern - 1 ? local : global, ffn)).ToArray(),
         };
     }
 

@@ -20,25 +20,13 @@ public sealed class LlamaArchitecture : ModelArchitecture
         {
             throw new ModelLoadException("mixture-of-experts llama models (expert_count > 0) are not supported");
         }
-        var attention = new MultiHeadAttentionSpec
+        var attention = c.Attention() with
         {
-            Heads = c.HeadCount,
-            KvHeads = c.KvHeadCount,
-            HeadDimK = c.HeadDimK,
-            HeadDimV = c.HeadDimV,
-            Rope = c.Rope,
             RopeFactorsTensor = "rope_freqs.weight",
-            Scale = c.DefaultScale,
         };
         var ffn = new GatedFeedForwardSpec { Length = c.FeedForwardLength };
-        return new ModelSpec
+        return c.Model(Name, Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount)) with
         {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
-            Layers = Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount).ToArray(),
             ExtraTensors = [new TensorSpec("rope_freqs.weight", [c.Rope.Dims / 2], TensorRole.RopeFactors, Optional: true)],
         };
     }

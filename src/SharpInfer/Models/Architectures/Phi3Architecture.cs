@@ -21,30 +21,19 @@ public sealed class Phi3Architecture : ModelArchitecture
     {
         var c = CommonHyperParameters.Read(hp);
         int window = hp.IntOrZero("attention.sliding_window", 0);
-        var attention = new MultiHeadAttentionSpec
+        var attention = c.Attention() with
         {
-            Heads = c.HeadCount,
-            KvHeads = c.KvHeadCount,
-            HeadDimK = c.HeadDimK,
-            HeadDimV = c.HeadDimV,
             Rope = c.Rope with { NeoX = true },
             RopeFactorsTensor = "rope_factors_short.weight",
             LongRopeFactorsTensor = "rope_factors_long.weight",
-            Scale = c.DefaultScale,
             Layout = QkvLayout.Fused,
             Biases = BiasUse.None,
             Window = window,
             WindowType = SlidingWindowType.Standard,
         };
         var ffn = new GatedFeedForwardSpec { Length = c.FeedForwardLength, FusedGateUp = true };
-        return new ModelSpec
+        return c.Model(Name, Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount)) with
         {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
-            Layers = Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount).ToArray(),
             ExtraTensors =
             [
                 new TensorSpec("rope_factors_long.weight", [c.Rope.Dims / 2], TensorRole.RopeFactors, Optional: true),

@@ -18,28 +18,15 @@ public sealed class Qwen3Architecture : ModelArchitecture
     public override ModelSpec Describe(HyperParameterReader hp)
     {
         var c = CommonHyperParameters.Read(hp);
-        var attention = new MultiHeadAttentionSpec
+        var attention = c.Attention() with
         {
-            Heads = c.HeadCount,
-            KvHeads = c.KvHeadCount,
-            HeadDimK = c.HeadDimK,
-            HeadDimV = c.HeadDimV,
             Rope = c.Rope with { NeoX = true },
-            Scale = c.DefaultScale,
             Biases = BiasUse.None,
             HeadNorm = true,
             HeadNormEpsilon = c.RmsEpsilon,
         };
         var ffn = new GatedFeedForwardSpec { Length = c.FeedForwardLength };
-        return new ModelSpec
-        {
-            Architecture = Name,
-            VocabSize = c.VocabSize,
-            TrainingContext = c.TrainingContext,
-            EmbeddingLength = c.EmbeddingLength,
-            RmsEpsilon = c.RmsEpsilon,
-            Layers = Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount).ToArray(),
-        };
+        return c.Model(Name, Enumerable.Repeat(new LayerSpec(attention, ffn), c.LayerCount));
     }
 
     /// <inheritdoc />
