@@ -58,8 +58,6 @@ internal static partial class Slots
         return (System.IO.Path.Combine(folder, name), name);
     }
 
-    private static readonly SemaphoreSlim SaveGate = new(1, 1);
-
     private static async Task<JsonObject> SaveAsync(LoadedModel model, (string Full, string Name) file, int slot)
     {
         if (Directory.Exists(file.Full)) throw ApiException.Invalid("filename", $"'{file.Name}' is a folder");
@@ -70,9 +68,6 @@ internal static partial class Slots
         // The output-file rule, as every file SharpInfer writes: a temporary beside the target, fsynced, renamed over it
         // (only over a state file) and the folder fsynced. The engine thread writes the rows; this thread waits for it.
         SlotSaveResult? saved = null;
-        // One save at a time: a write's temporary file is named after the target and this process, so two saves of
-        // one file at once would collide (saves are rare; the engine runs them one by one anyway).
-        await SaveGate.WaitAsync().ConfigureAwait(false);
         try
         {
             await Task.Run(() => OutputFile.Write(file.Full, KvState.FileKind, stream =>
@@ -82,10 +77,6 @@ internal static partial class Slots
         {
             // The file changed under the save (the rule is checked again at the rename); the server's paths stay private.
             throw ApiException.Invalid("filename", $"'{file.Name}' cannot be written: it is not a SharpInfer state file any more");
-        }
-        finally
-        {
-            SaveGate.Release();
         }
         // The bytes the file holds (the write went through a stream that cannot report its position).
         return new JsonObject { ["filename"] = file.Name, ["n_saved"] = saved!.Tokens, ["n_written"] = new FileInfo(file.Full).Length };

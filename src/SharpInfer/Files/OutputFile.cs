@@ -126,8 +126,14 @@ public static class OutputFile
         SyncFolder(Path.GetDirectoryName(full)!);
     }
 
-    /// <summary>The temporary file this process writes for <paramref name="fullPath"/>.</summary>
-    public static string TemporaryPath(string fullPath) => fullPath + TempMarker + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A new temporary file name for a write of <paramref name="fullPath"/> by this process: the process id (which tells
+    /// a dead writer's leftovers from a live one's) and a number of its own, so writes of one path at once never share it.
+    /// </summary>
+    public static string TemporaryPath(string fullPath) => string.Create(CultureInfo.InvariantCulture,
+        $"{fullPath}{TempMarker}{Environment.ProcessId}-{Interlocked.Increment(ref _temporaries)}");
+
+    private static long _temporaries;
 
     /// <summary>
     /// Removes the temporary files of writes to <paramref name="path"/> whose process no longer runs (killed before
@@ -143,6 +149,7 @@ public static class OutputFile
         foreach (string candidate in Directory.EnumerateFiles(folder, prefix + "*"))
         {
             string pidText = Path.GetFileName(candidate)[prefix.Length..];
+            if (pidText.IndexOf('-') is int dash and >= 0) pidText = pidText[..dash];
             if (!int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)) continue;
             if (pid == Environment.ProcessId || ProcessIsAlive(pid)) continue;
             if (TryDelete(candidate)) removed++;

@@ -120,18 +120,34 @@ public sealed class OutputFileTests : IDisposable
         Assert.True(File.Exists(other));
     }
 
+    /// <summary>Two writes of one path at once (two slot saves, say) each have a temporary file of their own; one of them wins whole.</summary>
+    [Fact]
+    public void ConcurrentWritesOfOnePathDoNotShareATemporaryFile()
+    {
+        string path = PathOf("a.test");
+        using var bothWriting = new Barrier(2);
+        var writers = new[] { "first", "second" }.Select(text => Task.Run(() => OutputFile.Write(path, Kind, s =>
+        {
+            WriteOurs(s, text);
+            bothWriting.SignalAndWait(TimeSpan.FromSeconds(10));
+        }))).ToArray();
+        Task.WaitAll(writers, TimeSpan.FromSeconds(30));
+        Assert.Contains(File.ReadAllText(path), new[] { "TESTfirst", "TESTsecond" });
+        Assert.Single(Directory.GetFiles(_dir));
+    }
+
     /// <summary>What a second Ctrl+C does before the process ends: the write in progress loses its temporary file (and fails).</summary>
     [Fact]
     public void ActiveTemporariesCanBeRemovedFromASignalHandler()
     {
         string path = PathOf("a.test");
-        string temp = OutputFile.TemporaryPath(path);
+        string temps = $"a.test.tmp-{Environment.ProcessId}-*";
         bool existedDuringWrite = false;
         Assert.ThrowsAny<IOException>(() => OutputFile.Write(path, Kind, s =>
         {
             WriteOurs(s);
             s.Flush();
-            existedDuringWrite = File.Exists(temp);
+            existedDuringWrite = Directory.GetFiles(_dir, temps).Length == 1;
             OutputFile.RemoveActiveTemporaries();
         }));
         Assert.True(existedDuringWrite);
