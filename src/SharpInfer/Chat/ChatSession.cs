@@ -177,15 +177,6 @@ public sealed class ChatSession
 
     private string TokenText(int id) => id < 0 ? "" : _context.Model.Tokenizer.Vocabulary.TokenText(id);
 
-    /// <summary>
-    /// Tokenizes a rendering with special tokens parsed; BOS is added as the model asks unless the template already
-    /// wrote it (most templates start with bos_token).
-    /// </summary>
-    private int[] Tokenize(string text)
-    {
-        var tokenizer = _context.Model.Tokenizer;
-        string bos = TokenText(tokenizer.Vocabulary.Bos);
-        bool templateWroteBos = bos.Length > 0 && text.StartsWith(bos, StringComparison.Ordinal);
-        return tokenizer.Tokenize(text, addSpecial: !templateWroteBos, parseSpecial: true);
-    }
+    /// <summary>Tokenizes a rendering by the one rule chat prompts follow (<see cref="Tokenization.Tokenizer.TokenizeChatPrompt"/>).</summary>
+    private int[] Tokenize(string text) => _context.Model.Tokenizer.TokenizeChatPrompt(text);
 }

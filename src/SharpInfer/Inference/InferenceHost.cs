@@ -178,18 +178,8 @@ public sealed class InferenceHost : IAsyncDisposable, IDisposable
         });
     }
 
-    /// <summary>
-    /// Tokenizes a rendered chat prompt: special-token text becomes those tokens, and BOS is added as the model asks,
-    /// but not twice when the template wrote it already.
-    /// </summary>
-    public int[] TokenizeChatPrompt(string text)
-    {
-        var tokenizer = Model.Tokenizer;
-        var tokens = tokenizer.Tokenize(text, addSpecial: true, parseSpecial: true);
-        int bos = tokenizer.Vocabulary.Bos;
-        if (tokens.Length >= 2 && bos >= 0 && tokens[0] == bos && tokens[1] == bos) tokens = tokens[1..];
-        return tokens;
-    }
+    /// <summary>Tokenizes a rendered chat prompt (<see cref="Tokenization.Tokenizer.TokenizeChatPrompt"/>).</summary>
+    public int[] TokenizeChatPrompt(string text) => Model.Tokenizer.TokenizeChatPrompt(text);
 
     /// <summary>
     /// Tokenizes an embedding input as llama.cpp does: with the model's BOS/EOS as its metadata asks, special-token

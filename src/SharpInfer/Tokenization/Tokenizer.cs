@@ -47,6 +47,18 @@ public sealed class Tokenizer
     public Vocabulary Vocabulary { get; }
 
     /// <summary>
+    /// Tokenizes a rendered chat prompt as llama-server does (special-token text becomes those tokens, BOS/EOS as the
+    /// model asks), but with one BOS where the template wrote it too: the one rule for chat sessions, the server and
+    /// the <c>IChatClient</c>.
+    /// </summary>
+    public int[] TokenizeChatPrompt(string text)
+    {
+        var tokens = Tokenize(text, addSpecial: true, parseSpecial: true);
+        int bos = Vocabulary.Bos;
+        return tokens.Length >= 2 && bos >= 0 && tokens[0] == bos && tokens[1] == bos ? tokens[1..] : tokens;
+    }
+
+    /// <summary>
     /// Tokenizes text as llama.cpp's <c>llama_tokenize</c> does. <paramref name="addSpecial"/> adds BOS/EOS as the
     /// model's metadata says. Added (user-defined) tokens are always recognised in the text; <paramref name="parseSpecial"/>
     /// also turns the text of control tokens (e.g. <c>&lt;|eot_id|&gt;</c>) into those tokens, where otherwise it stays
